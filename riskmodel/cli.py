@@ -1,0 +1,176 @@
+"""The ``riskmodel`` command line: a thin adapter over the library.
+
+Exit codes: 0 success (data clean), 1 data problems (rows quarantined or tables rejected) or a riskmodel error,
+2 usage error, 3 internal error (a bug: please report it with ``--debug`` output).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from riskmodel import __version__
+from riskmodel.contract import TABLES, Dataset, validate_dataset
+from riskmodel.errors import RiskmodelError
+from riskmodel.examples import copy_example_dataset
+
+__all__ = ["app", "main"]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="riskmodel",
+    help="Advisory risk scores for organised-crime infiltration of businesses, for human review.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+console = Console()
+err_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"riskmodel {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Advisory risk scores for organised-crime infiltration of businesses, for human review."""
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False)],
+    )
+
+
+def _summary_table(dataset: Dataset) -> Table:
+    table = Table(title=f"Data set {dataset.root}", title_justify="left")
+    for name in ("table", "file", "read", "kept", "quarantined", "rejected", "status"):
+        table.add_column(name, justify="right" if name in ("read", "kept", "quarantined", "rejected") else "left")
+    for row in dataset.summary.itertuples(index=False):
+        style = {"ok": "green", "absent": "yellow"}.get(str(row.status), "red")
+        table.add_row(str(row.table), str(row.file or "-"), f"{row.rows_read:,}", f"{row.rows_kept:,}",
+                      f"{row.rows_quarantined:,}", f"{row.rows_rejected:,}", f"[{style}]{row.status}[/{style}]")
+    return table
+
+
+def _problems_table(dataset: Dataset, limit: int) -> Table:
+    problems = dataset.problems
+    order = problems["level"].map({"table": 0, "row": 1, "warning": 2})
+    shown = problems.assign(_o=order).sort_values(["_o", "table", "row"], kind="stable").head(limit)
+    table = Table(title=f"Problems ({len(problems):,})", title_justify="left", show_lines=False)
+    for name in ("level", "table", "row", "column", "value", "rule", "problem"):
+        table.add_column(name, overflow="fold")
+    for row in shown.itertuples(index=False):
+        value = "" if row.value is None or row.value != row.value else str(row.value)
+        table.add_row(str(row.level), str(row.table), "" if row.row is None or row.row != row.row else str(row.row),
+                      str(row.column or ""), value[:60], str(row.rule), str(row.message))
+    return table
+
+
+@app.command()
+def validate(
+    data_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, dir_okay=True, readable=True, metavar="DATA_DIR",
+                                             help="Folder of contract tables (TABLE.csv or TABLE.parquet).")],
+    quarantine_dir: Annotated[Path | None, typer.Option(
+        help="Write quarantine/<table>.csv files (bad rows with reasons) into this folder.")] = None,
+    problems_csv: Annotated[Path | None, typer.Option(help="Write every problem found to this CSV file.")] = None,
+    max_problems: Annotated[int, typer.Option(min=0, help="Problems to print on the terminal.")] = 50,
+) -> None:
+    """Check a data set against the data contract and report every problem at once."""
+    dataset = validate_dataset(data_dir)
+    console.print(_summary_table(dataset))
+    if dataset.extract_date is not None:
+        console.print(f"Extract date: {dataset.extract_date}" + (
+            "" if "extract_date" in dataset.metadata else " (latest event date; no dataset.json)"))
+    if len(dataset.problems):
+        console.print(_problems_table(dataset, max_problems))
+        if len(dataset.problems) > max_problems:
+            console.print(f"... {len(dataset.problems) - max_problems:,} more: use --problems-csv to see them all")
+    if quarantine_dir is not None:
+        for path in dataset.write_quarantine(quarantine_dir):
+            console.print(f"wrote {path}")
+    if problems_csv is not None:
+        problems_csv.parent.mkdir(parents=True, exist_ok=True)
+        dataset.problems.to_csv(problems_csv, index=False)
+        console.print(f"wrote {problems_csv}")
+    if dataset.is_clean:
+        console.print("[green]The data set meets the contract.[/green]")
+        raise typer.Exit(EXIT_OK)
+    console.print(f"[red]{dataset.rows_quarantined:,} row(s) quarantined; "
+                  f"{len(dataset.rejected_tables)} table(s) rejected.[/red]")
+    raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command()
+def contract(
+    table: Annotated[str | None, typer.Argument(help="Show one table only.")] = None,
+) -> None:
+    """Print the input data contract: tables, columns, types and allowed values."""
+    names = [table] if table else list(TABLES)
+    for name in names:
+        if name not in TABLES:
+            err_console.print(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
+            raise typer.Exit(EXIT_USAGE)
+        spec = TABLES[name]
+        grid = Table(title=f"{name}: {spec.description} (key: {', '.join(spec.key)})", title_justify="left")
+        for col_name in ("column", "type", "required", "allowed values", "notes"):
+            grid.add_column(col_name, overflow="fold")
+        for col in spec.columns:
+            marks = [m for m, on in (("snapshot", col.snapshot), ("event", col.event), ("protected", col.protected),
+                                     ("non-negative", col.non_negative)) if on]
+            grid.add_row(col.name, col.dtype.value, "no" if col.nullable else "yes", ", ".join(col.allowed or ()),
+                         "; ".join([*marks, col.description]))
+        console.print(grid)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("riskmodel-demo"),
+) -> None:
+    """Run the main job end to end on the bundled example data set."""
+    data_dir = copy_example_dataset(workdir / "data")
+    console.print(f"Example data set copied to {data_dir}")
+    dataset = validate_dataset(data_dir)
+    console.print(_summary_table(dataset))
+    if not dataset.is_clean:
+        console.print(_problems_table(dataset, 50))
+        raise typer.Exit(EXIT_PROBLEMS)
+    console.print("[green]Demo complete: the example data set meets the contract.[/green]")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning errors into messages and exit codes instead of tracebacks.
+
+    Usage errors are handled by typer itself (message and exit code 2); what reaches this function is either a
+    riskmodel error (a message and exit code 1) or a bug (exit code 3, traceback only with ``--debug``).
+    """
+    try:
+        app()
+    except RiskmodelError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(EXIT_PROBLEMS)
+    except Exception as exc:  # the last line of defence against tracebacks for users
+        if _state["debug"]:
+            raise
+        err_console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}\n"
+                          "This is a bug in riskmodel; run again with --debug and report the output.")
+        sys.exit(EXIT_INTERNAL)
