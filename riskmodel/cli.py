@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -80,16 +81,16 @@ def _problems_table(dataset: Dataset, limit: int) -> Table:
     for name in ("level", "table", "row", "column", "value", "rule", "problem"):
         table.add_column(name, overflow="fold")
     for row in shown.itertuples(index=False):
-        value = "" if row.value is None or row.value != row.value else str(row.value)
-        table.add_row(str(row.level), str(row.table), "" if row.row is None or row.row != row.row else str(row.row),
-                      str(row.column or ""), value[:60], str(row.rule), str(row.message))
+        cells = ["" if pd.isna(v) else str(v) for v in (row.level, row.table, row.row, row.column, row.value)]
+        table.add_row(*cells[:4], cells[4][:60], str(row.rule), str(row.message))
     return table
 
 
 @app.command()
 def validate(
-    data_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, dir_okay=True, readable=True, metavar="DATA_DIR",
-                                             help="Folder of contract tables (TABLE.csv or TABLE.parquet).")],
+    data_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, dir_okay=True, readable=True, metavar="DATA_DIR",
+        help="Folder of contract tables (TABLE.csv or TABLE.parquet).")],
     quarantine_dir: Annotated[Path | None, typer.Option(
         help="Write quarantine/<table>.csv files (bad rows with reasons) into this folder.")] = None,
     problems_csv: Annotated[Path | None, typer.Option(help="Write every problem found to this CSV file.")] = None,

@@ -11,14 +11,6 @@ import pytest
 
 from riskmodel.examples import example_dataset_path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-
-
-def read_raw_csv(path: Path) -> pd.DataFrame:
-    """A CSV as text exactly as written (no NA guessing), for tests that edit files."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
 
 @pytest.fixture
 def example_dir(tmp_path: Path) -> Path:

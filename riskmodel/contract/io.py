@@ -245,13 +245,12 @@ def _to_arrow(series: pd.Series, dtype: DType) -> pa.Array:
         stamps = pa.array(pd.to_datetime(series).astype("datetime64[ns]"), type=pa.timestamp("ns"), from_pandas=True)
         return stamps.cast(pa.date32()) if dtype is DType.DATE else stamps.cast(pa.timestamp("us"))
     if dtype is DType.INT:
-        return pa.array(pd.array(series, dtype="Int64"), type=pa.int64())
+        return pa.array(series.astype("Int64"), type=pa.int64(), from_pandas=True)
     if dtype is DType.FLOAT:
         return pa.array(series.astype("float64"), type=pa.float64(), from_pandas=True)
     if dtype is DType.BOOL:
-        return pa.array(pd.array(series, dtype="boolean"), type=pa.bool_())
-    mask = series.isna().to_numpy()
-    return pa.array(series.astype(object).where(~mask, None).tolist(), type=pa.string())
+        return pa.array(series.astype("boolean"), type=pa.bool_(), from_pandas=True)
+    return pa.array(series.astype(object), type=pa.string(), from_pandas=True)
 
 
 def read_dataset_json(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

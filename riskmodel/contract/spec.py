@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "MAX_DATE",
@@ -28,7 +28,7 @@ MIN_DATE = dt.date(1800, 1, 1)
 MAX_DATE = dt.date(2261, 12, 31)
 
 
-class DType(str, Enum):
+class DType(StrEnum):
     """Logical column types of the contract."""
 
     STR = "str"

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -138,7 +138,7 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    """True where a value is missing or only white space."""
+    """Flag values that are missing or only white space."""
     missing = series.isna()
     if series.dtype != object or missing.all():
         return missing
@@ -184,8 +184,9 @@ def coerce_column(raw: pd.Series, col: ColumnSpec) -> tuple[pd.Series, pd.Series
             text = text.where(~whole, num.map(lambda v: None if pd.isna(v) else str(int(v))))
             return text.astype(object), pd.Series(False, index=raw.index)
         typed = present.astype(object)
-        typed = typed.where(typed.isna() | typed.map(type).eq(str), typed.map(str)) if not _all_text(typed) else typed
-        return typed.where(~blank, None), pd.Series(False, index=raw.index)
+        if not _all_text(typed):
+            typed = typed.map(lambda v: v if isinstance(v, str) or pd.isna(v) else str(v))
+        return typed.where(~blank, cast(Any, None)), pd.Series(False, index=raw.index)
     if dtype in (DType.INT, DType.FLOAT):
         if pd.api.types.is_bool_dtype(present):
             present = present.astype("float64")
@@ -231,7 +232,7 @@ def _coerce_datetime(raw: pd.Series, present: pd.Series, blank: pd.Series, *, da
             if len(present_text):
                 iso = pc.match_substring_regex(pa.array(present_text, type=pa.string()), r"^\d{4}-\d{2}-\d{2}$")
                 not_iso = present_text.index[~np.asarray(iso.to_numpy(zero_copy_only=False), dtype=bool)]
-                typed.loc[not_iso] = pd.NaT
+                typed = typed.mask(typed.index.isin(not_iso))
         else:
             typed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)
         typed = typed.astype("datetime64[ns]")
@@ -486,7 +487,7 @@ class Dataset:
         if len(table_level):
             raise DataContractError(
                 f"{self.root} cannot be used: {len(table_level)} table-level problem(s)",
-                table_level.drop(columns=["level", "row", "value"]).to_dict("records"),
+                cast(list[dict[str, Any]], table_level.drop(columns=["level", "row", "value"]).to_dict("records")),
             )
         return self
 
