@@ -17,12 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from riskmodel.contract.spec import DType, TableSpec
 
-__all__ = ["RawTable", "read_dataset_json", "read_table_file", "table_files", "write_table"]
+__all__ = ["RawTable", "read_dataset_json", "read_table_file", "table_files", "to_arrow_table", "to_csv_frame",
+           "write_table"]
 
 _SNIFF_BYTES = 64 * 1024
 #: Fallback encodings for files that are not UTF-8, most specific first (Windows-1252 is what UK registers use).
@@ -43,12 +45,15 @@ class RawTable:
         CSV records with the wrong number of fields: ``source_row`` and the record's ``text``.
     encoding : str
         Encoding the file was decoded with.
+    text : bool
+        Every present value is a ``str`` with content (CSV): typing can skip per-value checks.
     """
 
     frame: pd.DataFrame | None
     problems: list[dict[str, Any]] = field(default_factory=list)
     ragged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({"source_row": [], "text": []}))
     encoding: str = "utf-8"
+    text: bool = False
 
 
 def _problem(level: str, table: str, rule: str, message: str, **kw: Any) -> dict[str, Any]:
@@ -153,7 +158,7 @@ def _read_csv(path: Path, table: str) -> RawTable:
     for row, text in zip(ragged["source_row"], ragged["text"], strict=True):
         msg = f"record has the wrong number of fields for the {len(frame.columns)}-column header"
         problems.append(_problem("row", table, "field-count", msg, row=int(row), value=text[:200]))
-    return RawTable(frame, problems, ragged, encoding)
+    return RawTable(frame, problems, ragged, encoding, text=True)
 
 
 def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -183,13 +188,23 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         # Record numbers are only known to the single-threaded reader; pay for it only when a record is ragged.
         bad.clear()
         arrow = _read(threads=False)
+    # White-space-only cells are missing values; nulling them in arrow is far cheaper than in pandas.
+    for i, name in enumerate(arrow.column_names):
+        column = arrow.column(i)
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+        if pc.any(blank).as_py():
+            arrow = arrow.set_column(i, name, pc.if_else(blank, pa.scalar(None, pa.string()), column))
     frame = arrow.to_pandas()
     # pyarrow numbers records from 1 with the header as record 1, so data row = record - 1.
     ragged = pd.DataFrame(
         {"source_row": [int(n) - 1 for n, _ in bad if n is not None], "text": [t for n, t in bad if n is not None]}
     ).sort_values("source_row", ignore_index=True)
-    all_rows = np.arange(1, len(frame) + len(ragged) + 1, dtype=np.int64)
-    frame.index = pd.Index(np.setdiff1d(all_rows, ragged["source_row"].to_numpy(dtype=np.int64)), name="source_row")
+    if len(ragged):
+        keep = np.ones(len(frame) + len(ragged), dtype=bool)
+        keep[ragged["source_row"].to_numpy(dtype=np.int64) - 1] = False
+        frame.index = pd.Index(np.flatnonzero(keep) + 1, name="source_row")
+    else:
+        frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
     return frame, ragged
 
 
@@ -219,24 +234,35 @@ def write_table(frame: pd.DataFrame, path: Path, spec: TableSpec) -> Path:
         ``path``.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = frame.reset_index(drop=True).copy()
     if path.suffix.lower() == ".parquet":
-        arrays = {}
-        for col in out.columns:
-            arrays[col] = _to_arrow(out[col], spec.column(col).dtype if col in spec.column_names else DType.STR)
-        pq.write_table(pa.table(arrays), path)
-        return path
+        pq.write_table(to_arrow_table(frame, spec), path)
+    else:
+        to_csv_frame(frame, spec).to_csv(path, index=False, encoding="utf-8")
+    return path
+
+
+def _dtype_of(spec: TableSpec, column: str) -> DType:
+    return spec.column(column).dtype if column in spec.column_names else DType.STR
+
+
+def to_arrow_table(frame: pd.DataFrame, spec: TableSpec) -> pa.Table:
+    """Typed frame to an arrow table with the contract's arrow types (the same schema for every chunk)."""
+    out = frame.reset_index(drop=True)
+    return pa.table({col: _to_arrow(out[col], _dtype_of(spec, col)) for col in out.columns})
+
+
+def to_csv_frame(frame: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    """Typed frame to text in the contract's CSV formats."""
+    out = frame.reset_index(drop=True).copy()
     for col in out.columns:
-        dtype = spec.column(col).dtype if col in spec.column_names else DType.STR
-        series = out[col]
+        dtype, series = _dtype_of(spec, col), out[col]
         if dtype is DType.DATE:
             out[col] = pd.to_datetime(series).dt.strftime("%Y-%m-%d")
         elif dtype is DType.DATETIME:
             out[col] = pd.to_datetime(series).map(lambda t: t.isoformat() if not pd.isna(t) else None)
         elif dtype is DType.BOOL:
             out[col] = series.map(lambda v: None if pd.isna(v) else ("true" if v else "false"))
-    out.to_csv(path, index=False, encoding="utf-8")
-    return path
+    return out
 
 
 def _to_arrow(series: pd.Series, dtype: DType) -> pa.Array:

@@ -5,7 +5,9 @@ data is an opaque hash of the key, so nothing in the data reveals a person's rol
 
 - ``LOCAL + business_index * 4 + k``: the k-th ordinary officer/owner of one business;
 - ``SERIAL + j``: legitimate people with many directorships (entrepreneurs, family firms, agents' nominees);
-- ``GROUP + group_id * 8 + k``: members and nominees of crime group ``group_id``.
+- ``GROUP + group_id * 8 + k``: members and nominees of crime group ``group_id``;
+- ``LOCAL + 600_000_000_000 + business_index * 64 + m``: further people of one business (later directors,
+  shareholders who are not directors).
 
 Names are drawn from one pool for everyone, crime-group members included: a name, like nationality, must never
 carry the signal (it would teach a model a protected characteristic).
@@ -32,6 +34,11 @@ FIRST = np.array([
     "Mary", "Margaret", "Elizabeth", "Karen", "Susan", "Fiona", "Lorna", "Alison", "Gillian", "Claire", "Nicola",
     "Lisa", "Emma", "Laura", "Sarah", "Rachel", "Amy", "Kirsty", "Lauren", "Eilidh", "Fatima", "Aisha", "Priya",
     "Mei", "Anna", "Agnieszka", "Giulia", "Elena", "Amara", "Siobhan", "Catriona", "Morag", "Heather", "Jennifer",
+    "Thomas", "Christopher", "Daniel", "Matthew", "Peter", "Richard", "Neil", "Colin", "Derek", "Brian", "Gordon",
+    "Kenneth", "Martin", "Barry", "Douglas", "Euan", "Fraser", "Hamish", "Kieran", "Lewis", "Murray", "Niall",
+    "Rory", "Sean", "Hassan", "Usman", "Bilal", "Ravi", "Sanjay", "Jun", "Hao", "Marek", "Pawel", "Stefan",
+    "Helen", "Julie", "Angela", "Shona", "Kerry", "Donna", "Joanne", "Linda", "Pamela", "Ruth", "Sheena", "Yvonne",
+    "Zoe", "Hannah", "Chloe", "Rebecca", "Megan", "Ayesha", "Sana", "Maryam", "Lin", "Ewa", "Katarzyna", "Chiara",
 ])
 LAST = np.array([
     "Smith", "Brown", "Wilson", "Campbell", "Stewart", "Thomson", "Robertson", "Anderson", "MacDonald", "Scott",
@@ -41,7 +48,15 @@ LAST = np.array([
     "MacLeod", "Black", "Russell", "Marshall", "Wallace", "Gibson", "Kennedy", "Gordon", "McLean", "Rennie",
     "Cowie", "Docherty", "McGregor", "Sinclair", "Boyle", "Quinn", "O'Neill", "Gallacher", "Khan", "Ahmed", "Ali",
     "Hussain", "Singh", "Patel", "Chen", "Wang", "Li", "Nowak", "Kowalski", "Wisniewski", "Rossi", "Russo",
-    "Popescu", "Mensah", "Okafor", "Nguyen", "Sharma", "Malik",
+    "Popescu", "Mensah", "Okafor", "Nguyen", "Sharma", "Malik", "Aitken", "Baird", "Barr", "Blair", "Brodie",
+    "Buchanan", "Burns", "Cairns", "Craig", "Crawford", "Cunningham", "Dalziel", "Dick", "Dickson", "Donald",
+    "Dunlop", "Elliot", "Forbes", "Forsyth", "Galbraith", "Geddes", "Gillespie", "Glen", "Gow", "Hay", "Hogg",
+    "Hutchison", "Imrie", "Inglis", "Jack", "Jamieson", "Keir", "Laing", "Lamont", "Lindsay", "Logan", "Lyon",
+    "McBride", "McCallum", "McColl", "McCormack", "McDougall", "McFarlane", "McIntosh", "McKay", "McKenzie",
+    "McLaren", "McMillan", "McPherson", "Milne", "Moffat", "Muir", "Munro", "Neilson", "Nicol", "Ogilvie", "Park",
+    "Pollock", "Ramsay", "Rankin", "Ritchie", "Shaw", "Sutherland", "Tait", "Urquhart", "Waddell", "Weir", "Wylie",
+    "Yule", "Iqbal", "Rashid", "Butt", "Kaur", "Gill", "Zhang", "Liu", "Huang", "Zielinski", "Lewandowski",
+    "Esposito", "Bianchi", "Ionescu", "Adeyemi", "Boateng", "Tran", "Gupta", "Chaudhry", "Begum",
 ])
 MIDDLE = np.array(["", "", "", "", "Alexander", "John", "James", "Thomas", "Marie", "Anne", "Louise", "David"])
 _NATIONALITIES = np.array(["British", "British", "British", "British", "British", "British", "British", "British",
@@ -65,8 +80,8 @@ def person_names(seed: int, keys: npt.ArrayLike) -> npt.NDArray[np.str_]:
 
 
 def birth_years(seed: int, keys: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """Birth years 1940-2003 (directors are adults)."""
-    return (1940 + hash_uniform(seed, "birth-year", keys) * 64).astype(np.int64)
+    """Birth years 1940-1994: directors are adults at appointment (appointments start in the 2010s for most)."""
+    return (1940 + hash_uniform(seed, "birth-year", keys) * 55).astype(np.int64)
 
 
 def nationalities(seed: int, keys: npt.ArrayLike) -> npt.NDArray[np.str_]:

@@ -25,7 +25,7 @@ def stream_id(name: str) -> int:
 
 
 def chunk_rng(seed: int, chunk: int, stream: str) -> np.random.Generator:
-    """Generator for one chunk and one stream: the same (seed, chunk, stream) always gives the same draws."""
+    """Return the generator of one chunk and stream: the same (seed, chunk, stream) always gives the same draws."""
     return np.random.default_rng([seed, chunk, stream_id(stream)])
 
 
@@ -48,7 +48,7 @@ def hash_uniform(seed: int, stream: str, ids: npt.ArrayLike) -> npt.NDArray[np.f
     return (_hash(seed, stream, ids) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def hash_choice(seed: int, stream: str, ids: npt.ArrayLike, weights: Sequence[float]) -> npt.NDArray[np.int64]:
+def hash_choice(seed: int, stream: str, ids: npt.ArrayLike, weights: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """Index into ``weights`` drawn per id, deterministically."""
     cdf = np.cumsum(np.asarray(weights, dtype=np.float64))
     return np.searchsorted(cdf / cdf[-1], hash_uniform(seed, stream, ids), side="right").astype(np.int64)
@@ -63,7 +63,7 @@ def hash_hex(seed: int, stream: str, ids: npt.ArrayLike, digits: int = 10) -> np
     return np.ascontiguousarray(chars).view(f"S{digits}").ravel().astype(str)
 
 
-def quantile_sampler(probs: Sequence[float], values: Sequence[float]) -> "QuantileSampler":
+def quantile_sampler(probs: Sequence[float], values: Sequence[float]) -> QuantileSampler:
     """Build a sampler whose quantiles match ``values`` at ``probs`` (see :class:`QuantileSampler`)."""
     return QuantileSampler(np.asarray(probs, dtype=float), np.asarray(values, dtype=float))
 

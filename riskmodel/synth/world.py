@@ -2,8 +2,9 @@
 
 Businesses are generated in chunks of consecutive global indices. Everything a chunk needs about entities shared
 across chunks (crime groups, serial directors, accountants' and formation agents' addresses) is a pure function of
-the seed and the entity's id (see :mod:`riskmodel.synth.rand`), so chunks never wait for each other and the same
-seed always gives the same world, whatever the chunk size.
+the seed and the entity's id (see :mod:`riskmodel.synth.rand`), so chunks never wait for each other. The same seed
+and chunk size always give the same world. Known limit: ownership chains inside a group link only businesses of
+the same chunk (the default chunk holds 50,000 businesses).
 
 The crime process (documented with sources in ``docs/synth.md``):
 
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from riskmodel.synth.people import LAST
 from riskmodel.synth.rand import chunk_rng, hash_choice, hash_uniform, quantile_sampler
 from riskmodel.synth.reference import AREAS, DIVISIONS, SECTOR_RISK, sector_of
 
@@ -125,7 +127,7 @@ class Groups:
     by_area: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)
 
     def frame(self) -> pd.DataFrame:
-        """The groups as a table for ``_truth/``."""
+        """Return the groups as a table for the truth folder."""
         return pd.DataFrame({"group_id": np.arange(len(self.home_area)), "home_area": AREA_CODES[self.home_area],
                              "stealth": self.stealth, "launder": self.launder, "procure": self.procure,
                              "licence": self.licence, "offshore": self.offshore})
@@ -246,7 +248,9 @@ def make_chunk(cfg: SynthConfig, groups: Groups, chunk: int) -> WorldChunk:
                                  "plc", "other"]), n, p=[0.885, 0.07, 0.011, 0.015, 0.004, 0.001, 0.014])
     age_days = (AGE_YEARS.from_uniform(rng.random(n)) * 365.25).astype(np.int64)
     created = cfg.extract - age_days.astype("timedelta64[D]")
-    size_z = rng.standard_normal(n)
+    # Latent size grows with age: a business a few weeks old is rarely large.
+    age = np.maximum(age_days, 30) / 365.25
+    size_z = 0.85 * rng.standard_normal(n) + 0.35 * (np.log(age) - 1.6)
 
     # Crime: risk by sector and area, scaled so the expected share matches the configured rate.
     risk = SIC_RISK[code_i] * np.exp(0.3 * rng.standard_normal(n))
@@ -266,7 +270,8 @@ def make_chunk(cfg: SynthConfig, groups: Groups, chunk: int) -> WorldChunk:
     infiltrated_on = np.where(infiltrated, infiltrated_on, np.datetime64("NaT"))
     laundering_sector = np.isin(sector, ["pub", "restaurant", "hotel", "beauty", "garage", "car-sales", "taxi",
                                          "shop", "gambling", "leisure", "car-hire", "cleaning", "property"])
-    procurement_sector = np.isin(sector, ["construction", "waste", "security", "cleaning", "taxi", "other"])
+    procurement_sector = np.isin(sector, ["construction", "waste", "security", "cleaning", "taxi", "other"]) & ~(
+        np.isin(sic, ["99999", "98000"]) | np.char.startswith(sic.astype(str), "64"))
     licence_sector = np.isin(sector, ["pub", "restaurant", "hotel", "taxi", "waste", "security", "gambling",
                                       "garage", "car-sales", "shop", "property", "leisure"])
     launder = infiltrated & groups.launder[gi] & (laundering_sector | (rng.random(n) < 0.2))
@@ -300,11 +305,19 @@ def make_chunk(cfg: SynthConfig, groups: Groups, chunk: int) -> WorldChunk:
     status = np.where(infiltrated & (rng.random(n) < 0.05), "liquidation", status)
     status = np.where(ceased_flag, "dissolved", status)
 
+    # Names: place words, surnames and trade words in several styles; like real trading names they can repeat.
     word = _NAME_WORDS[rng.integers(0, len(_NAME_WORDS), n)]
-    word2 = _NAME_WORDS[rng.integers(0, len(_NAME_WORDS), n)]
+    word2 = np.where(rng.random(n) < 0.5, _NAME_WORDS[rng.integers(0, len(_NAME_WORDS), n)],
+                     LAST[rng.integers(0, len(LAST), n)])
     trade = np.array([_SECTOR_WORDS[s] for s in sector])
-    trade = np.where(trade == "", _TRADING[rng.integers(0, len(_TRADING), n)], trade)
-    base = np.where(rng.random(n) < 0.5, word, np.char.add(np.char.add(word, " "), word2))
+    generic = _TRADING[rng.integers(0, len(_TRADING), n)]
+    trade = np.where((trade == "") | (rng.random(n) < 0.3), np.char.strip(np.char.add(np.char.add(trade, " "),
+                                                                                       generic)), trade)
+    style = rng.random(n)
+    base = np.select([style < 0.3, style < 0.6, style < 0.8],
+                     [word, np.char.add(np.char.add(word, " "), word2),
+                      np.char.add(np.char.add(LAST[rng.integers(0, len(LAST), n)], " & "), word2)],
+                     np.char.add(np.char.add(word2, " of "), word))
     suffix = np.select([ctype == "ltd", ctype == "llp", ctype == "plc"], [" Ltd", " LLP", " PLC"], "")
     name = np.char.add(np.char.add(np.char.add(base, " "), trade), suffix)
 
@@ -323,7 +336,7 @@ def make_chunk(cfg: SynthConfig, groups: Groups, chunk: int) -> WorldChunk:
 
 
 def companies_table(w: WorldChunk) -> pd.DataFrame:
-    """The ``companies`` contract table of a chunk."""
+    """Return the ``companies`` contract table of a chunk."""
     return pd.DataFrame({
         "company_number": w.company_number,
         "company_name": w.company_name,
