@@ -116,5 +116,5 @@ def test_usage_errors_exit_two_without_traceback(tmp_path: Path) -> None:
 def test_help_lists_every_command_with_one_line() -> None:
     done = _run("--help")
     assert done.returncode == 0
-    for command in ("validate", "contract", "demo"):
+    for command in ("validate", "contract", "demo", "synth"):
         assert any(line.strip().startswith(command) for line in done.stdout.splitlines()), command

@@ -96,3 +96,30 @@ def test_crime_signals_point_the_right_way_but_are_weak(world: Path) -> None:
     own = ds["ownership"].assign(infiltrated=lambda f: truth["infiltrated"].reindex(f["company_number"]).to_numpy())
     corporate = own.groupby("infiltrated")["owner_kind"].apply(lambda s: (s == "corporate").mean())
     assert corporate[True] > corporate[False] > 0
+
+
+def test_synth_command_writes_a_valid_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "cli"
+    done = subprocess.run([sys.executable, "-m", "riskmodel", "synth", "--businesses", "300", "--seed", "1",
+                           "--out", str(out), "--quiet"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "companies" in done.stdout
+    assert validate_dataset(out).is_clean
+
+
+@pytest.mark.realdata
+def test_calibration_against_real_data(tmp_path: Path) -> None:
+    real = REPO.parent / "shared" / "realdata"
+    if not (real / "ch_accounts_financials").is_dir():
+        pytest.skip(f"real data not found at {real}")
+    from riskmodel.synth.compare import compare_real
+
+    out = tmp_path / "calibration"
+    generate(out, SynthConfig(businesses=20_000, seed=0))
+    result = compare_real(out, real)
+    assert result.divisions["pass"].all(), result.divisions
+    failing = result.quantiles[~result.quantiles["pass"]]
+    assert failing.empty, failing
