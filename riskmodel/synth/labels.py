@@ -1,8 +1,9 @@
 """Known outcomes: a biased, positive-unlabelled view of the latent truth.
 
 Only a minority of infiltrated businesses are ever detected, and detection depends on what the business was used
-for and where it is (enforcement effort is uneven), not only on how risky it looks. Detections of one group
-cluster in time (one investigation uncovers several of its businesses), labels spread over years (so a model
+for and where it is (enforcement effort is uneven), not only on how risky it looks. A group's businesses share
+whether the group is ever investigated and how long after infiltration detection comes; labels spread over
+years (so a model
 trained as of one date can be evaluated on later detections), some investigated businesses are found clean
 (label 0, mostly in sectors that attract suspicion anyway) and a few positives are wrong.
 """
@@ -52,14 +53,15 @@ def labels_table(cfg: SynthConfig, groups: Groups, w: WorldChunk) -> pd.DataFram
     p = 0.30 * _EFFORT[w.area]
     p = p * np.where(w.licence, 1.4, 1.0) * np.where(w.procure & ~w.launder, 0.6, 1.0)
     p = p * np.where(w.stealth, 0.35, 1.0)
-    # One investigation exposes several businesses of a group at about the same time.
+    # Which groups are investigated, and how long after infiltration, is shared by the group's businesses.
     group_hit = hash_uniform(cfg.seed, "group-investigated", gi) < 0.55
     detected = w.infiltrated & group_hit & (rng.random(n) < np.clip(p * 1.8, 0, 0.95))
     days_to_detect = (-np.log(hash_uniform(cfg.seed, "group-detection-time", gi) + 1e-12) * 3 * 365).astype(np.int64)
     jitter = rng.integers(-120, 240, n)
     when = w.infiltrated_on + (days_to_detect + jitter).astype("timedelta64[D]")
-    when = np.maximum(when, _EARLIEST)
-    detected &= when <= cfg.extract
+    # Never before the infiltration itself; detections before the data window are history the data do not hold.
+    when = np.maximum(when, w.infiltrated_on + np.timedelta64(30, "D"))
+    detected &= (when <= cfg.extract) & (when >= _EARLIEST)
 
     # Wrong positives: a few businesses in suspected sectors are labelled without being infiltrated.
     risky = np.isin(w.sector, ["pub", "restaurant", "beauty", "garage", "taxi", "waste", "security", "shop",

@@ -252,7 +252,7 @@ def make_chunk(cfg: SynthConfig, groups: Groups, chunk: int) -> WorldChunk:
     age = np.maximum(age_days, 30) / 365.25
     size_z = 0.85 * rng.standard_normal(n) + 0.35 * (np.log(age) - 1.6)
 
-    # Crime: risk by sector and area, scaled so the expected share matches the configured rate.
+    # Crime: risk by sector (with noise), scaled so the expected share matches the configured rate.
     risk = SIC_RISK[code_i] * np.exp(0.3 * rng.standard_normal(n))
     p = np.clip(risk * cfg.infiltration_rate / float(SIC_RISK @ SIC_WEIGHTS) / 1.05, 0, 0.5)
     infiltrated = rng.random(n) < p
