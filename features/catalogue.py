@@ -1,0 +1,115 @@
+"""The feature catalogue: every feature is a named pure function registered here with its evidence.
+
+A feature is a function ``f(view: AsOf) -> pandas.Series`` indexed by ``company_number``; the function's name is
+the column name. ``@feature(...)`` registers it with the tables it reads, why it indicates risk (with a reference),
+the direction in which it raises risk, and the reason text an officer reads. Missing values stay missing: a
+business with no rows in a table gets NaN from a feature of that table unless the feature says absence means 0
+(``zero_when_absent=True``, for counts of events over a table the business is covered by).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from features.pit import AsOf
+
+__all__ = ["CATALOGUE", "FEATURE_SETS", "FeatureSpec", "feature", "feature_set"]
+
+Direction = Literal["higher-is-riskier", "lower-is-riskier", "either"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """A registered feature.
+
+    Parameters
+    ----------
+    name : str
+        Column name (the function's name).
+    family : str
+        The module (one per data source) that defines it.
+    sources : tuple of str
+        Contract tables it reads.
+    rationale : str
+        Why it indicates risk, in a sentence.
+    reference : str
+        Where the indicator comes from (DATACROS/Transcrime, Moody's, Open Contracting, FATF, SOC strategy, ...).
+    direction : str
+        Expected direction of its effect on risk.
+    reason : str
+        Plain-language template officers read; placeholders ``{value}``, ``{as_of}``, ``{peer_share}``,
+        ``{peer_group}``.
+    func : callable
+        The pure function computing it.
+    zero_when_absent : bool
+        Businesses with no rows get 0 (a count of events) rather than NaN.
+    data_quality : bool
+        A data-quality flag (e.g. implausible officer data): reported, never a model feature.
+    """
+
+    name: str
+    family: str
+    sources: tuple[str, ...]
+    rationale: str
+    reference: str
+    direction: Direction
+    reason: str
+    func: Callable[[AsOf], pd.Series]
+    zero_when_absent: bool = False
+    data_quality: bool = False
+
+    def render(self, value: object, as_of: object, peer_share: float | None = None,
+               peer_group: str = "similar businesses") -> str:
+        """Fill the reason template with a business's value and its comparison."""
+        share = "" if peer_share is None else f"{peer_share:.0%}"
+        shown = f"{value:,.0f}" if isinstance(value, float) and float(value).is_integer() else (
+            f"{value:,.2f}" if isinstance(value, float) else str(value))
+        return self.reason.format(value=shown, as_of=as_of, peer_share=share, peer_group=peer_group)
+
+
+#: Every registered feature by name, in registration order.
+CATALOGUE: dict[str, FeatureSpec] = {}
+
+
+def feature(*, sources: tuple[str, ...], rationale: str, reference: str, direction: Direction, reason: str,
+            zero_when_absent: bool = False, data_quality: bool = False) -> Callable[
+        [Callable[[AsOf], pd.Series]], Callable[[AsOf], pd.Series]]:
+    """Register a feature function in :data:`CATALOGUE` (the function's name is the column name)."""
+
+    def register(func: Callable[[AsOf], pd.Series]) -> Callable[[AsOf], pd.Series]:
+        name = func.__name__
+        if name in CATALOGUE and CATALOGUE[name].func is not func:
+            raise ValueError(f"feature {name!r} is registered twice")
+        family = func.__module__.rsplit(".", 1)[-1]
+        CATALOGUE[name] = FeatureSpec(name, family, sources, rationale, reference, direction, reason, func,
+                                      zero_when_absent, data_quality)
+        return func
+
+    return register
+
+
+#: Named feature sets shared by training and scoring; ``all`` is every model feature (data-quality flags excluded).
+FEATURE_SETS: dict[str, Callable[[], list[str]]] = {
+    "all": lambda: [n for n, s in CATALOGUE.items() if not s.data_quality],
+}
+
+
+def feature_set(name: str) -> list[str]:
+    """Feature names of a named set (``all``, or ``family:<module>`` / ``without:<module>`` for ablations).
+
+    Raises
+    ------
+    KeyError
+        If the name is unknown.
+    """
+    model = FEATURE_SETS["all"]()
+    if name.startswith("family:"):
+        return [n for n in model if CATALOGUE[n].family == name.split(":", 1)[1]]
+    if name.startswith("without:"):
+        return [n for n in model if CATALOGUE[n].family != name.split(":", 1)[1]]
+    return FEATURE_SETS[name]()
