@@ -18,7 +18,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from riskmodel import __version__
-from riskmodel.contract import TABLES, Dataset, validate_dataset
+from riskmodel.contract import TABLES, Dataset, load_dataset, validate_dataset
 from riskmodel.errors import RiskmodelError
 
 __all__ = ["app", "main"]
@@ -204,6 +204,61 @@ def synth(
             console.print(_frame_table(title, frame))
         console.print("[green]calibration targets met[/green]" if result.passed else
                       "[yellow]some calibration targets missed (see pass column)[/yellow]")
+
+
+@app.command("features")
+def features_command(
+    data_dir: Annotated[Path | None, typer.Argument(
+        exists=True, file_okay=False, dir_okay=True, metavar="DATA_DIR", help="Folder of contract tables.")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Point in time of the features, YYYY-MM-DD.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output file (.parquet or .csv).")] = None,
+    feature_set: Annotated[str, typer.Option(
+        help="Feature set: all, family:<module> or without:<module>.")] = "all",
+    list_features: Annotated[bool, typer.Option("--list", help="Print the feature catalogue and exit.")] = False,
+) -> None:
+    """Build point-in-time features per business (or list the feature catalogue)."""
+    import datetime as dt
+
+    import features as feature_pipelines
+
+    if list_features:
+        feature_pipelines.load_families()
+        grid = Table(title=f"Feature catalogue ({len(feature_pipelines.CATALOGUE)} features)", title_justify="left")
+        for col_name in ("feature", "family", "sources", "direction", "rationale", "reference"):
+            grid.add_column(col_name, overflow="fold")
+        for spec in feature_pipelines.CATALOGUE.values():
+            grid.add_row(spec.name + (" (data quality)" if spec.data_quality else ""), spec.family,
+                         ", ".join(spec.sources), spec.direction, spec.rationale, spec.reference)
+        console.print(grid)
+        return
+    if data_dir is None or as_of is None or out is None:
+        err_console.print("DATA_DIR, --as-of and --out are required (or use --list)")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        when = dt.date.fromisoformat(as_of)
+    except ValueError:
+        err_console.print(f"--as-of {as_of!r} is not a date as YYYY-MM-DD")
+        raise typer.Exit(EXIT_USAGE) from None
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        err_console.print(f"--out {out} must end in .parquet or .csv")
+        raise typer.Exit(EXIT_USAGE)
+    dataset = load_dataset(data_dir)
+    try:
+        frame = feature_pipelines.build(dataset, when, feature_set)
+    except KeyError as exc:
+        err_console.print(f"unknown feature set or feature: {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".partial")
+    if out.suffix.lower() == ".parquet":
+        frame.to_parquet(tmp)
+    else:
+        frame.to_csv(tmp)
+    tmp.replace(out)  # never leave a half-written file under the final name
+    console.print(f"wrote {len(frame):,} businesses x {frame.shape[1]} features as of {when} to {out}")
+    if dataset.rows_quarantined:
+        console.print(f"[yellow]{dataset.rows_quarantined:,} input rows were quarantined (see riskmodel validate)"
+                      "[/yellow]")
 
 
 def _frame_table(title: str, frame: pd.DataFrame) -> Table:

@@ -19,7 +19,7 @@ def read_raw_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
-def make_dataset(extract_date: str = "2025-06-30", **tables: list[dict[str, object]]) -> "Dataset":
+def make_dataset(extract_date: str = "2025-06-30", **tables: list[dict[str, object]]) -> Dataset:
     """A typed Dataset from a few rows per table, typed by the real loader (columns not given are empty).
 
     Example: ``make_dataset(companies=[{"company_number": "SC1", "date_of_creation": "2020-01-01"}])``. Required
