@@ -58,7 +58,8 @@ def build(dataset: Dataset, as_of: dt.date, names: list[str] | str = "all") -> p
         spec = CATALOGUE[name]
         values = spec.func(view)
         values = values[~values.index.duplicated()].reindex(index)
-        if spec.zero_when_absent:
+        # A count over a table the data set holds: no row means no event. An absent table stays missing.
+        if spec.zero_when_absent and all(view.has(t) for t in spec.sources):
             values = values.fillna(0)
         columns[name] = values.astype("float64")
     frame = pd.DataFrame(columns, index=index)

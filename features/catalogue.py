@@ -47,7 +47,7 @@ class FeatureSpec:
     func : callable
         The pure function computing it.
     zero_when_absent : bool
-        Businesses with no rows get 0 (a count of events) rather than NaN.
+        Businesses with no rows get 0 (a count of events) rather than NaN, when every source table is present.
     data_quality : bool
         A data-quality flag (e.g. implausible officer data): reported, never a model feature.
     """
@@ -65,10 +65,22 @@ class FeatureSpec:
 
     def render(self, value: object, as_of: object, peer_share: float | None = None,
                peer_group: str = "similar businesses") -> str:
-        """Fill the reason template with a business's value and its comparison."""
+        """Fill the reason template with a business's value and its comparison.
+
+        Shares (features named ``share_...`` or ``..._share_...``) print as percentages, whole numbers without
+        decimals, other numbers with two.
+        """
         share = "" if peer_share is None else f"{peer_share:.0%}"
-        shown = f"{value:,.0f}" if isinstance(value, float) and float(value).is_integer() else (
-            f"{value:,.2f}" if isinstance(value, float) else str(value))
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+            if "share" in self.name.split("_"):
+                shown = f"{number:.0%}"
+            elif number.is_integer():
+                shown = f"{number:,.0f}"
+            else:
+                shown = f"{number:,.2f}"
+        else:
+            shown = str(value)
         return self.reason.format(value=shown, as_of=as_of, peer_share=share, peer_group=peer_group)
 
 

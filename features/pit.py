@@ -11,16 +11,19 @@ these views, which is what makes them point-in-time correct.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import cached_property
+from typing import TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
-from riskmodel.contract import Dataset
+from riskmodel.contract import TABLES, Dataset
+from riskmodel.contract.schemas import PANDAS_DTYPES
 
 __all__ = ["AsOf"]
 
-_EMPTY = pd.DataFrame()
+T = TypeVar("T")
 
 
 class AsOf:
@@ -42,9 +45,20 @@ class AsOf:
         self.t_end = self.t + pd.Timedelta(days=1)
         extract = dataset.extract_date
         self.snapshots_valid = extract is not None and as_of >= extract
+        self._memo: dict[str, object] = {}
 
     def _table(self, name: str) -> pd.DataFrame:
-        return self.dataset.tables.get(name, _EMPTY)
+        if name in self.dataset.tables:
+            return self.dataset.tables[name]
+        # An absent table reads as an empty one with the contract's columns and dtypes.
+        spec = TABLES[name]
+        return pd.DataFrame({c.name: pd.Series(dtype=PANDAS_DTYPES[c.dtype]) for c in spec.columns})
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute ``compute()`` once per view and key (shared work of several features of one family)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def has(self, name: str) -> bool:
         """Whether the data set holds table ``name`` (an absent optional table means missing, not zero)."""
@@ -66,7 +80,7 @@ class AsOf:
             comp = comp.assign(company_status=None, registered_office_postcode=None, registered_office_address=None)
         return comp
 
-    @property
+    @cached_property
     def index(self) -> pd.Index:
         """The businesses that existed at ``as_of`` (the rows of every feature frame)."""
         return pd.Index(self.companies.index, name="company_number")

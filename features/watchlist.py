@@ -1,0 +1,434 @@
+"""Watchlist features: the business, its current officers and its current owners screened against the watchlist.
+
+Sanctions, debarment, disqualification and PEP lists (``view.watchlist``: entries listed by ``as_of`` and not
+delisted by then) are screened with fuzzy name matching, the way compliance teams screen customers.
+
+Matching (:func:`screen`)
+    Names are normalised first: ASCII, lower case, punctuation and titles removed, "Surname, Given" reordered to
+    "Given Surname" for people, and legal forms (Ltd, Limited, PLC, LLP, LLC, Inc, GmbH, Sdn Bhd, JSC, ...) and a
+    leading "The" removed for companies. Candidates are blocked before scoring: a name is only compared with entries
+    sharing the first three letters of its first (or last) word together with the initial of its last (or first)
+    word, which is symmetric in word order. Pairs are scored with rapidfuzz ``fuzz.token_sort_ratio`` (``cpdist``,
+    two workers). For people, two common variants are tolerated and score 100 (without being *exact*): a missing
+    middle name (one name has none and the first and last names agree exactly) and an initial for the given name
+    ("J Marie Dunlop" for "James Marie Dunlop", when the rest, at least two words, agrees exactly). A pair is a
+    *hit* at :data:`THRESHOLD` (92) or above.
+Corroboration
+    A hit only counts when the entity kind agrees (person entries for people; company entries for businesses,
+    corporate officers and corporate or legal-person owners) and the country does not contradict it: the entry
+    gives no country, the subject's country is unknown, or they are the same once mapped to ISO codes
+    (:func:`features.jurisdictions.to_iso2`: "United Kingdom", "UK", "Scotland" are GB). A business's country is GB
+    (the register is British), an officer's is ``country_of_residence`` and an owner's ``owner_jurisdiction``.
+    People whose normalised name equals an entry's exactly but whose country contradicts it are *unconfirmed*
+    matches, counted apart: namesakes are common, and the data hold no date of birth to settle them.
+
+Features (NaN for every business when the data set has no watchlist table; 0 when it has one and nothing matches)
+--------
+watchlist_match_business_name
+    1 when the business's name matches a corroborated company entry.
+watchlist_match_officer
+    Current officers matching a corroborated entry.
+watchlist_match_owner
+    Current owners (individual, corporate, legal person) matching a corroborated entry.
+watchlist_unconfirmed_name_matches
+    Current officers and individual owners whose exact normalised name is on the list but whose country
+    contradicts the entry.
+
+References: DATACROS (Transcrime 2018) indicator of links to sanctioned or listed people; FATF Recommendation 6
+and UK Money Laundering Regulations 2017 (sanctions screening); Wolfsberg Group, *Guidance on Sanctions
+Screening* (2019) on fuzzy matching, name normalisation and the false positives it must be tuned against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import fuzz, process
+
+from features.catalogue import feature
+from features.jurisdictions import to_iso2
+from features.pit import AsOf
+
+__all__ = [
+    "THRESHOLD",
+    "normalise_company_names",
+    "normalise_person_names",
+    "screen",
+    "watchlist_match_business_name",
+    "watchlist_match_officer",
+    "watchlist_match_owner",
+    "watchlist_unconfirmed_name_matches",
+]
+
+#: Minimum ``token_sort_ratio`` (0-100) of a hit.
+THRESHOLD = 92.0
+#: Threads used by rapidfuzz.
+WORKERS = 2
+#: Country of the businesses of the register.
+BUSINESS_COUNTRY = "GB"
+
+_TITLES = r"(?:mr|mrs|ms|miss|mx|dr|sir|dame|lord|lady|prof|professor|rev|revd|hon|sheikh|shaikh)"
+_HONOURS = r"(?:obe|mbe|cbe|kbe|dbe|qc|kc|jr|jnr|sr|snr|phd|esq)"
+_LEGAL_TRAILING = [
+    "limited liability partnership", "limited liability company", "public limited company",
+    "joint stock company", "private limited company", "company limited by guarantee", "company limited",
+    "private limited", "pvt ltd", "pte ltd", "pty ltd", "co ltd", "sdn bhd", "and co", "and company",
+    "ltd", "limited", "plc", "llp", "lp", "llc", "lc", "inc", "incorporated", "corp", "corporation", "co", "company",
+    "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "pty", "pte", "pvt", "bhd", "jsc",
+    "ojsc", "cjsc", "pjsc", "ooo", "oao", "zao", "ab", "as", "asa", "oy", "oyj", "kft", "sro", "doo", "ltda",
+    "eireli", "cic", "cio", "tov", "too",
+]
+_LEGAL_LEADING = ["the", "llc", "ooo", "oao", "zao", "pao", "jsc", "ojsc", "cjsc", "pjsc", "tov", "too", "pt"]
+_TRAILING = r"(?:\s+(?:" + "|".join(sorted(_LEGAL_TRAILING, key=len, reverse=True)) + r"))+$"
+_LEADING = r"^(?:(?:" + "|".join(_LEGAL_LEADING) + r")\s+)+"
+_COMPANY_HINT = r"\b(?:ltd|limited|llp|plc|llc|inc|gmbh|corporation|lp)\b"
+#: Shortest normalised company name screened (shorter ones match too much).
+_MIN_COMPANY_CHARS = 4
+
+
+def _to_arrow(names: pd.Series | np.ndarray) -> pa.Array:
+    values = names.to_numpy(dtype=object) if isinstance(names, pd.Series) else names
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def _re(text: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    return pc.replace_substring_regex(text, pattern=pattern, replacement=replacement)
+
+
+def _ascii_lower(text: pa.Array) -> pa.Array:
+    text = pc.utf8_normalize(text, form="NFKD")
+    return pc.utf8_lower(_re(text, r"\p{Mn}+", ""))
+
+
+def _squash(text: pa.Array) -> pa.Array:
+    text = _re(_re(text, r"[^a-z0-9 ]+", " "), r"\s+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+def _blank_to_null(text: pa.Array) -> pa.Array:
+    return pc.if_else(pc.greater(pc.utf8_length(text), 0), text, pa.scalar(None, pa.string()))
+
+
+def _normalise_person(text: pa.Array) -> pa.Array:
+    text = _re(_ascii_lower(text), r"\([^)]*\)", " ")
+    text = _re(text, r"^\s*([^,]+?)\s*,\s*(.+)$", r"\2 \1")
+    text = _squash(_re(text, "['\u2019`]", ""))
+    text = _re(text, r"^(?:" + _TITLES + r"\s+)+", "")
+    text = _re(text, r"(?:\s+" + _HONOURS + r")+$", "")
+    return _blank_to_null(text)
+
+
+def _normalise_company(text: pa.Array) -> pa.Array:
+    text = _re(_ascii_lower(text), r"\([^)]*\)", " ")
+    text = _squash(_re(_re(text, "&", " and "), "['\u2019`.]", ""))
+    stripped = pc.utf8_trim_whitespace(_re(_re(text, _TRAILING, ""), _LEADING, ""))
+    text = pc.if_else(pc.greater(pc.utf8_length(stripped), 0), stripped, text)
+    return _blank_to_null(text)
+
+
+def _on_uniques(names: pd.Series | np.ndarray, func: Callable[[pa.Array], pa.Array]) -> tuple[np.ndarray, pa.Array]:
+    """Normalise the distinct names only: (code of each name's normalised form or -1, distinct normalised names)."""
+    encoded = _to_arrow(names).dictionary_encode()
+    raw_codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    normalised = func(encoded.dictionary).dictionary_encode()
+    norm_of_raw = np.append(normalised.indices.fill_null(-1).to_numpy(zero_copy_only=False), -1)
+    return norm_of_raw[raw_codes], normalised.dictionary
+
+
+def normalise_person_names(names: pd.Series) -> pd.Series:
+    """Normalise people's names for matching ("SMITH, John A." -> "john a smith"; missing stays missing)."""
+    codes, uniques = _on_uniques(names, _normalise_person)
+    values = np.concatenate([uniques.to_numpy(zero_copy_only=False), np.array([None], dtype=object)])
+    return pd.Series(values[codes], index=names.index, dtype=object)
+
+
+def normalise_company_names(names: pd.Series) -> pd.Series:
+    """Normalise company names for matching ("The Acme & Co. Trading LTD" -> "acme and co trading")."""
+    codes, uniques = _on_uniques(names, _normalise_company)
+    values = np.concatenate([uniques.to_numpy(zero_copy_only=False), np.array([None], dtype=object)])
+    return pd.Series(values[codes], index=names.index, dtype=object)
+
+
+def _ends(norm: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """First and last word of each normalised name (the same word for one-word names)."""
+    first = pc.list_element(pc.split_pattern(norm, " ", max_splits=1), 0)
+    last = pc.utf8_reverse(pc.list_element(pc.split_pattern(pc.utf8_reverse(norm), " ", max_splits=1), 0))
+    return first, last
+
+
+def _first_and_rest(norm: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """First word and the rest of each normalised name (rest null for one-word names)."""
+    first = pc.list_element(pc.split_pattern(norm, " ", max_splits=1), 0)
+    return first, _blank_to_null(_re(norm, r"^\S+\s*", ""))
+
+
+def _block_keys(norm: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Blocking keys: first 3 letters of one end word with the initial of the other (symmetric in word order)."""
+    first, last = _ends(norm)
+    k1 = pc.binary_join_element_wise(pc.utf8_slice_codeunits(first, 0, 3), pc.utf8_slice_codeunits(last, 0, 1), "|")
+    k2 = pc.binary_join_element_wise(pc.utf8_slice_codeunits(last, 0, 3), pc.utf8_slice_codeunits(first, 0, 1), "|")
+    pos = np.arange(len(norm))
+    return np.concatenate([pos, pos]), pa.concat_arrays([k1, k2])
+
+
+def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: float,
+                 workers: int) -> pd.DataFrame:
+    """Fuzzy hits between distinct normalised names (positions in ``query`` and ``target``, score, exact)."""
+    empty = pd.DataFrame({"q": pd.Series(dtype="int64"), "e": pd.Series(dtype="int64"),
+                          "score": pd.Series(dtype="float64"), "exact": pd.Series(dtype=bool)})
+    if len(query) == 0 or len(target) == 0:
+        return empty
+    q_pos, q_key = _block_keys(query)
+    t_pos, t_key = _block_keys(target)
+    keys = pa.concat_arrays([q_key, t_key]).dictionary_encode()
+    key_code = keys.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    q_side = pd.DataFrame({"key": key_code[: len(q_pos)], "q": q_pos})
+    t_side = pd.DataFrame({"key": key_code[len(q_pos):], "e": t_pos})
+    t_side = t_side[t_side["key"] >= 0].drop_duplicates()
+    q_side = q_side[q_side["key"].isin(t_side["key"])].drop_duplicates()
+    pairs = q_side.merge(t_side, on="key")[["q", "e"]].drop_duplicates(ignore_index=True)
+    if pairs.empty:
+        return empty
+    qi, ti = pairs["q"].to_numpy(), pairs["e"].to_numpy()
+    qn = query.take(pa.array(qi)).to_numpy(zero_copy_only=False)
+    tn = target.take(pa.array(ti)).to_numpy(zero_copy_only=False)
+    score = np.asarray(process.cpdist(qn, tn, scorer=fuzz.token_sort_ratio, workers=workers, dtype=np.float32),
+                       dtype="float64").ravel()
+    exact = score >= 100.0
+    if person:
+        q_words = pc.count_substring(query.take(pa.array(qi)), " ").to_numpy(zero_copy_only=False) + 1
+        t_words = pc.count_substring(target.take(pa.array(ti)), " ").to_numpy(zero_copy_only=False) + 1
+        short = (np.minimum(q_words, t_words) <= 2) & (np.maximum(q_words, t_words) > 2)
+        if short.any():
+            # A missing middle name is tolerated only when the first and last names agree exactly.
+            qf, ql = _ends(query.take(pa.array(qi[short])))
+            tf, tl = _ends(target.take(pa.array(ti[short])))
+            same = pc.and_(pc.equal(qf, tf), pc.equal(ql, tl)).to_numpy(zero_copy_only=False)
+            score[np.flatnonzero(short)[same]] = 100.0
+        low = np.flatnonzero(score < threshold)
+        if len(low):
+            # An initial stands for a given name when the rest (at least two words) agrees exactly.
+            q_first, q_rest = _first_and_rest(query.take(pa.array(qi[low])))
+            t_first, t_rest = _first_and_rest(target.take(pa.array(ti[low])))
+            initial = pc.or_(pc.equal(pc.utf8_length(q_first), 1), pc.equal(pc.utf8_length(t_first), 1))
+            same_initial = pc.equal(pc.utf8_slice_codeunits(q_first, 0, 1), pc.utf8_slice_codeunits(t_first, 0, 1))
+            same_rest = pc.and_(pc.equal(q_rest, t_rest), pc.greater(pc.count_substring(q_rest, " "), 0))
+            agree = pc.and_(pc.and_(initial, same_initial), same_rest).fill_null(False)
+            score[low[agree.to_numpy(zero_copy_only=False)]] = 100.0
+    keep = score >= threshold
+    return pd.DataFrame({"q": qi[keep], "e": ti[keep], "score": score[keep], "exact": exact[keep]})
+
+
+def _entry_countries(entries: pd.DataFrame) -> pd.DataFrame:
+    """(entry_id, iso) for each country an entry names (several may be separated by ';' or '|')."""
+    raw = entries[["entry_id", "country"]].dropna()
+    raw = raw.assign(country=raw["country"].astype(str).str.split(r"[;|]")).explode("country")
+    text = raw["country"].str.strip()
+    iso = to_iso2(text)
+    # A country that cannot be mapped still contradicts a known one: keep it as written.
+    iso = iso.where(iso.notna(), "?" + text.str.upper())
+    out = pd.DataFrame({"entry_id": raw["entry_id"].to_numpy(), "iso": iso.to_numpy()})
+    return out[out["iso"] != "?"].drop_duplicates(ignore_index=True)
+
+
+def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THRESHOLD,
+           workers: int = WORKERS) -> pd.DataFrame:
+    """Screen subjects against watchlist entries; return every hit with its corroboration.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        Columns ``subject`` (any id, unique per row), ``name``, ``kind`` (``person`` or ``company``) and
+        ``country`` (ISO code or name; may be missing).
+    entries : DataFrame
+        Watchlist rows with ``entry_id``, ``name``, ``entity_kind`` and ``country`` (contract ``watchlist`` table).
+    threshold : float
+        Minimum ``token_sort_ratio`` of a hit.
+    workers : int
+        rapidfuzz threads.
+
+    Returns
+    -------
+    DataFrame
+        One row per (subject, entry) hit of the same kind: ``subject``, ``entry_id``, ``score``, ``exact``
+        (normalised names equal up to word order) and ``country_ok`` (the countries do not contradict).
+    """
+    out_cols = ["subject", "entry_id", "score", "exact", "country_ok"]
+    hits: list[pd.DataFrame] = []
+    subject_kind = subjects["kind"].to_numpy(dtype=object)
+    entry_kind = entries["entity_kind"].to_numpy(dtype=object)
+    for kind, normalise in (("person", _normalise_person), ("company", _normalise_company)):
+        s_rows = np.flatnonzero(subject_kind == kind)
+        e_rows = np.flatnonzero(entry_kind == kind)
+        if len(s_rows) == 0 or len(e_rows) == 0:
+            continue
+        s_codes, s_uniques = _on_uniques(subjects["name"].to_numpy(dtype=object)[s_rows], normalise)
+        e_codes, e_uniques = _on_uniques(entries["name"].to_numpy(dtype=object)[e_rows], normalise)
+        if kind == "person":
+            usable = pc.greater(pc.count_substring(s_uniques, " "), 0)
+        else:
+            usable = pc.greater_equal(pc.utf8_length(s_uniques), _MIN_COMPANY_CHARS)
+        usable_np = np.append(usable.fill_null(False).to_numpy(zero_copy_only=False), False)
+        s_codes = np.where(usable_np[s_codes], s_codes, -1)
+        found = _match_names(s_uniques, e_uniques, kind == "person", threshold, workers)
+        if found.empty:
+            continue
+        s_map = pd.DataFrame({"q": s_codes, "subject": subjects["subject"].to_numpy()[s_rows]})
+        e_map = pd.DataFrame({"e": e_codes, "entry_id": entries["entry_id"].to_numpy()[e_rows]})
+        s_map = s_map[s_map["q"].isin(found["q"])]
+        hit = found.merge(s_map, on="q").merge(e_map, on="e")
+        hits.append(hit[["subject", "entry_id", "score", "exact"]])
+    if not hits:
+        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
+        return frame.astype({"score": "float64", "exact": bool, "country_ok": bool})
+    hit = pd.concat(hits, ignore_index=True)
+    hit_subjects = subjects[subjects["subject"].isin(hit["subject"])]
+    subject_iso = to_iso2(hit_subjects.set_index("subject")["country"])
+    hit = hit.assign(subject_iso=hit["subject"].map(subject_iso))
+    countries = _entry_countries(entries)
+    agree = hit.merge(countries, left_on=["entry_id", "subject_iso"], right_on=["entry_id", "iso"], how="left",
+                      indicator=True)["_merge"].eq("both").to_numpy()
+    no_entry_country = ~hit["entry_id"].isin(countries["entry_id"]).to_numpy()
+    hit = hit.assign(country_ok=no_entry_country | hit["subject_iso"].isna().to_numpy() | agree)
+    return hit[out_cols]
+
+
+class _Screened(NamedTuple):
+    business: pd.Series
+    officer: pd.Series
+    owner: pd.Series
+    unconfirmed: pd.Series
+
+
+def _subjects(view: AsOf) -> pd.DataFrame:
+    """Everyone screened at ``as_of``: the businesses, their current officers and their current owners."""
+    comp = view.companies
+    parts = [pd.DataFrame({"company_number": comp["company_number"].to_numpy(), "holder": "business",
+                           "person_id": None, "name": comp["company_name"].to_numpy(), "kind": "company",
+                           "country": BUSINESS_COUNTRY})]
+    off = view.officers
+    if not off.empty:
+        cur = off[off["resigned_on"].isna()]
+        hinted = pc.match_substring_regex(_to_arrow(cur["officer_name"]), pattern=_COMPANY_HINT, ignore_case=True)
+        corporate = (cur["officer_role"] == "corporate-director").to_numpy() | hinted.fill_null(False).to_numpy(
+            zero_copy_only=False)
+        parts.append(pd.DataFrame({"company_number": cur["company_number"].to_numpy(), "holder": "officer",
+                                   "person_id": cur["officer_id"].to_numpy(), "name": cur["officer_name"].to_numpy(),
+                                   "kind": np.where(corporate, "company", "person"),
+                                   "country": cur["country_of_residence"].to_numpy()}))
+    own = view.ownership
+    if not own.empty:
+        cur = own[own["ceased_on"].isna() & own["owner_kind"].isin(["individual", "corporate", "legal-person"])]
+        parts.append(pd.DataFrame({"company_number": cur["company_number"].to_numpy(), "holder": "owner",
+                                   "person_id": cur["owner_id"].to_numpy(), "name": cur["owner_name"].to_numpy(),
+                                   "kind": np.where(cur["owner_kind"] == "individual", "person", "company"),
+                                   "country": cur["owner_jurisdiction"].to_numpy()}))
+    subjects = pd.concat(parts, ignore_index=True)
+    return subjects.assign(subject=np.arange(len(subjects)))
+
+
+def _screened(view: AsOf) -> _Screened:
+    """Screen once per view (the four features share the result)."""
+    return view.memo("watchlist.screened", lambda: _screen_view(view))
+
+
+def _screen_view(view: AsOf) -> _Screened:
+    subjects = _subjects(view)
+    hits = screen(subjects, view.watchlist)
+    hits = hits.merge(subjects[["subject", "company_number", "holder", "person_id", "kind"]], on="subject")
+    confirmed = hits[hits["country_ok"]]
+
+    def count(frame: pd.DataFrame, holder: str | list[str], key: str) -> pd.Series:
+        holders = [holder] if isinstance(holder, str) else holder
+        sel = frame[frame["holder"].isin(holders)]
+        counts = sel.groupby("company_number")[key].nunique().astype("float64")
+        return counts.reindex(view.index).fillna(0.0)
+
+    confirmed_subjects = set(confirmed["subject"].to_numpy().tolist())
+    unconfirmed = hits[hits["exact"] & ~hits["country_ok"] & (hits["kind"] == "person")
+                       & (hits["holder"] != "business") & ~hits["subject"].isin(confirmed_subjects)]
+    return _Screened(
+        business=count(confirmed, "business", "company_number").clip(upper=1),
+        officer=count(confirmed, "officer", "person_id"),
+        owner=count(confirmed, "owner", "person_id"),
+        unconfirmed=count(unconfirmed, ["officer", "owner"], "person_id"),
+    )
+
+
+def _absent(view: AsOf) -> bool:
+    return not view.has("watchlist")
+
+
+def _empty() -> pd.Series:
+    return pd.Series(dtype="float64", index=pd.Index([], name="company_number"))
+
+
+_REFERENCE = ("DATACROS (Transcrime 2018) links to sanctioned or listed persons; FATF Recommendation 6; "
+              "Wolfsberg Group, Guidance on Sanctions Screening (2019)")
+
+
+@feature(
+    sources=("watchlist", "companies"),
+    rationale="A business whose own name is on a sanctions or debarment list, with no contradicting country, may "
+              "be the listed entity trading under its own name.",
+    reference=_REFERENCE,
+    direction="higher-is-riskier",
+    reason="The business's name matched a sanctions or debarment list entry on {as_of} (1 = yes); "
+           "{peer_share} of {peer_group} had a lower value",
+)
+def watchlist_match_business_name(view: AsOf) -> pd.Series:
+    """1 when the business's name matches a corroborated company entry of the watchlist, else 0."""
+    if _absent(view):
+        return _empty()
+    return _screened(view).business
+
+
+@feature(
+    sources=("watchlist", "officers"),
+    rationale="An officer who matches a sanctioned, debarred or disqualified person, with no contradicting "
+              "country, links the business to people already known to the authorities.",
+    reference=_REFERENCE,
+    direction="higher-is-riskier",
+    reason="{value} current officers matched a watchlist entry on {as_of}; {peer_share} of {peer_group} had fewer",
+)
+def watchlist_match_officer(view: AsOf) -> pd.Series:
+    """Count current officers matching a corroborated watchlist entry."""
+    if _absent(view):
+        return _empty()
+    return _screened(view).officer
+
+
+@feature(
+    sources=("watchlist", "ownership"),
+    rationale="An owner who matches a sanctioned or debarred person or company, with no contradicting country, "
+              "suggests a listed party controls the business.",
+    reference=_REFERENCE,
+    direction="higher-is-riskier",
+    reason="{value} current owners matched a watchlist entry on {as_of}; {peer_share} of {peer_group} had fewer",
+)
+def watchlist_match_owner(view: AsOf) -> pd.Series:
+    """Count current owners matching a corroborated watchlist entry."""
+    if _absent(view):
+        return _empty()
+    return _screened(view).owner
+
+
+@feature(
+    sources=("watchlist", "officers", "ownership"),
+    rationale="An officer or owner with exactly the name of a listed person, though the country differs, needs a "
+              "check: most such matches are namesakes, some are the listed person.",
+    reference=_REFERENCE,
+    direction="higher-is-riskier",
+    reason="{value} current officers or owners shared their exact name with a watchlist entry from another "
+           "country on {as_of} (unconfirmed); {peer_share} of {peer_group} had fewer",
+)
+def watchlist_unconfirmed_name_matches(view: AsOf) -> pd.Series:
+    """Count current officers and individual owners with an exact-name, country-contradicted person entry."""
+    if _absent(view):
+        return _empty()
+    return _screened(view).unconfirmed

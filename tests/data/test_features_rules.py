@@ -1,0 +1,124 @@
+"""Rules every feature obeys: point in time, no protected characteristics, inputs untouched, catalogue complete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import features
+from features import CATALOGUE, FAMILIES, build, load_families
+from riskmodel.contract import TABLES, Dataset, load_dataset
+from riskmodel.synth import SynthConfig, generate
+
+AS_OF = dt.date(2021, 6, 30)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    out = tmp_path_factory.mktemp("features") / "world"
+    generate(out, SynthConfig(businesses=2500, seed=11, chunk_size=2500))
+    return load_dataset(out)
+
+
+def _with_future_rows(ds: Dataset, as_of: dt.date) -> Dataset:
+    """Add a copy of every row moved entirely after ``as_of`` (new keys), to every table."""
+    tables = {}
+    for name, frame in ds.tables.items():
+        spec = TABLES[name]
+        future = frame.copy()
+        dated = [c.name for c in spec.columns if c.dtype.value in ("date", "datetime")]
+        earliest = min(frame[c].min() for c in dated)
+        # Move the whole copy so that its earliest date falls the day after as_of.
+        shift = pd.Timestamp(as_of) - earliest.normalize() + pd.Timedelta(days=1)
+        for col in spec.columns:
+            if col.dtype.value in ("date", "datetime"):
+                future[col.name] = future[col.name] + shift
+        for key in spec.key:
+            if spec.column(key).dtype.value == "str":
+                future[key] = future[key].astype(object).where(future[key].isna(), future[key].astype(str) + "-F")
+        if name == "watchlist":
+            future["listed_on"] = pd.Timestamp(as_of) + pd.Timedelta(days=30)
+        if name in ("officers", "ownership", "accounts", "licences", "contracts", "labels", "transactions"):
+            # Future events about existing businesses too: keep the business key, move only the dates.
+            number_col = {"licences": "holder_company_number", "contracts": "supplier_company_number"}.get(
+                name, "company_number")
+            future[number_col] = frame[number_col]
+        tables[name] = pd.concat([frame, future], ignore_index=True)
+    return Dataset(ds.root, tables, {}, ds.problems, ds.summary, ds.extract_date, ds.source)
+
+
+def test_rows_dated_after_as_of_change_no_feature(world: Dataset) -> None:
+    before = build(world, AS_OF)
+    after = build(_with_future_rows(world, AS_OF), AS_OF)
+    assert len(before.columns) > 0
+    pd.testing.assert_frame_equal(before, after.loc[before.index])
+
+
+def test_protected_characteristics_change_no_feature(world: Dataset) -> None:
+    rng = np.random.default_rng(0)
+    tables = dict(world.tables)
+    off = tables["officers"].copy()
+    off["nationality"] = rng.choice(["British", "Polish", "Chinese", "Nigerian"], len(off))
+    off["birth_year"] = pd.array(rng.integers(1930, 2000, len(off)), dtype="Int64")
+    tables["officers"] = off
+    perturbed = Dataset(world.root, tables, {}, world.problems, world.summary, world.extract_date, world.source)
+    pd.testing.assert_frame_equal(build(world, AS_OF), build(perturbed, AS_OF))
+
+
+def test_build_does_not_mutate_its_input(world: Dataset) -> None:
+    digest = {n: pd.util.hash_pandas_object(f, index=True).sum() for n, f in world.tables.items()}
+    build(world, AS_OF)
+    assert {n: pd.util.hash_pandas_object(f, index=True).sum() for n, f in world.tables.items()} == digest
+
+
+def test_one_row_per_business_existing_at_as_of(world: Dataset) -> None:
+    frame = build(world, AS_OF)
+    existing = world["companies"].loc[world["companies"]["date_of_creation"] <= pd.Timestamp(AS_OF),
+                                      "company_number"]
+    assert frame.index.is_unique
+    assert set(frame.index) == set(existing)
+    assert all(str(t) == "float64" for t in frame.dtypes)
+
+
+def test_catalogue_entries_are_complete_and_render() -> None:
+    load_families()
+    assert CATALOGUE, "no feature registered"
+    for name, spec in CATALOGUE.items():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name), name
+        assert spec.func.__name__ == name
+        assert spec.family in FAMILIES, (name, spec.family)
+        assert spec.rationale.strip() and spec.reference.strip() and spec.reason.strip(), name
+        assert spec.direction in ("higher-is-riskier", "lower-is-riskier", "either"), name
+        assert set(spec.sources) <= set(TABLES), (name, spec.sources)
+        text = spec.render(3.0, "30 Jun 2021", 0.97, "takeaways")
+        assert "{" not in text and text.strip(), (name, text)
+
+
+def test_every_feature_function_in_the_family_modules_is_registered() -> None:
+    load_families()
+    for family in FAMILIES:
+        path = Path(features.__file__).parent / f"{family}.py"
+        if not path.exists():
+            continue
+        module = __import__(f"features.{family}", fromlist=["_"])
+        for fname, func in inspect.getmembers(module, inspect.isfunction):
+            if func.__module__ != module.__name__ or fname.startswith("_"):
+                continue
+            params = list(inspect.signature(func).parameters.values())
+            if len(params) == 1 and params[0].name == "view":
+                assert fname in CATALOGUE, f"{family}.{fname} takes a view but is not in the catalogue"
+
+
+def test_no_feature_reads_protected_columns_by_name() -> None:
+    load_families()
+    for spec in CATALOGUE.values():
+        if spec.data_quality:
+            continue
+        source = inspect.getsource(spec.func)
+        assert "nationality" not in source and "birth_year" not in source, spec.name
