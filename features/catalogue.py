@@ -119,6 +119,9 @@ def feature_set(name: str) -> list[str]:
     KeyError
         If the name is unknown.
     """
+    from features.build import load_families  # registration happens on import of the family modules
+
+    load_families()
     model = FEATURE_SETS["all"]()
     if name.startswith("family:"):
         return [n for n in model if CATALOGUE[n].family == name.split(":", 1)[1]]

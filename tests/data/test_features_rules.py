@@ -122,3 +122,27 @@ def test_no_feature_reads_protected_columns_by_name() -> None:
             continue
         source = inspect.getsource(spec.func)
         assert "nationality" not in source and "birth_year" not in source, spec.name
+
+
+def test_features_command_writes_the_frame_and_lists_the_catalogue(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = tmp_path / "world"
+    generate(data, SynthConfig(businesses=400, seed=2))
+    out = tmp_path / "features.parquet"
+    run = [sys.executable, "-m", "riskmodel", "features"]
+    done = subprocess.run([*run, str(data), "--as-of", "2022-12-31", "--out", str(out)], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_parquet(out)
+    assert frame.index.name == "company_number"
+    assert list(frame.columns) == features.feature_set("all")
+    listed = subprocess.run([*run, "--list"], capture_output=True, text=True, check=False,
+                            env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"})
+    assert listed.returncode == 0
+    assert "share_of_awards_single_bid" in listed.stdout
+    bad = subprocess.run([*run, str(data), "--as-of", "31/12/2022", "--out", str(out)], capture_output=True,
+                         text=True, check=False)
+    assert bad.returncode == 2
+    assert "Traceback" not in bad.stderr
