@@ -119,12 +119,17 @@ def feature_set(name: str) -> list[str]:
     KeyError
         If the name is unknown.
     """
-    from features.build import load_families  # registration happens on import of the family modules
+    from features.build import FAMILIES, load_families  # registration happens on import of the family modules
 
     load_families()
-    model = FEATURE_SETS["all"]()
+    # Column order must not depend on which module happened to be imported first: family order, then definition
+    # order within the module (sorted is stable).
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    model = sorted(FEATURE_SETS["all"](), key=lambda n: rank.get(CATALOGUE[n].family, len(rank)))
     if name.startswith("family:"):
         return [n for n in model if CATALOGUE[n].family == name.split(":", 1)[1]]
     if name.startswith("without:"):
         return [n for n in model if CATALOGUE[n].family != name.split(":", 1)[1]]
+    if name == "all":
+        return model
     return FEATURE_SETS[name]()

@@ -146,3 +146,12 @@ def test_features_command_writes_the_frame_and_lists_the_catalogue(tmp_path: Pat
                          text=True, check=False)
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
+
+
+def test_feature_order_does_not_depend_on_import_order() -> None:
+    import subprocess
+    import sys
+
+    code = "import features.transactions, features.accounts, features; print(','.join(features.feature_set('all')))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert other.split(",") == features.feature_set("all")
