@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from features._filing import statutory_deadline
 from features.catalogue import feature
 
 if TYPE_CHECKING:
@@ -73,9 +74,6 @@ __all__ = [
     "turnover_per_employee_latest",
 ]
 
-#: Months after the period end within which accounts are due (Companies Act 2006 s.442(2)).
-DEADLINE_MONTHS_PRIVATE = 9
-DEADLINE_MONTHS_PUBLIC = 6
 #: A fall of net assets by more than this share between two periods counts as a collapse.
 COLLAPSE_SHARE = 0.5
 #: Figures carried from the latest period; those in _PREVIOUS also from the period before it.
@@ -87,30 +85,11 @@ _TI_UK = "Transparency International UK, Hiding in Plain Sight (2017), shell-com
 _MORE = ("Transcrime, MORE project (Savona & Riccardi 2018), financial profile of infiltrated companies "
          "(liquidity, capitalisation, leverage)")
 
-def _add_months(dates: pd.Series, months: int) -> pd.Series:
-    """Add calendar months; a month-end date maps to the month end (Companies Act 2006 s.443)."""
-    out = dates + pd.DateOffset(months=months)
-    return out.where(~dates.dt.is_month_end, out + pd.offsets.MonthEnd(0))
-
-
 def _deadline(start: pd.Series, end: pd.Series, created: pd.Series, public: np.ndarray) -> pd.Series:
-    """Statutory filing deadline of each period (s.442: 9 months, plc 6; a long first period s.442(3))."""
-    deadline = _add_months(end, DEADLINE_MONTHS_PRIVATE)
-    if public.any():
-        deadline[public] = _add_months(end[public], DEADLINE_MONTHS_PUBLIC).to_numpy()
-    # A first period (starting at incorporation) longer than 12 months: due 9 (plc 6) months after the first
-    # anniversary of incorporation, or 3 months after the period end, whichever is later.
-    first = np.flatnonzero((start <= created + pd.Timedelta(days=7)).to_numpy())
-    if len(first):
-        c, e, pub = created.iloc[first], end.iloc[first], public[first]
-        anniversary = _add_months(c, 12 + DEADLINE_MONTHS_PRIVATE)
-        if pub.any():
-            anniversary[pub] = _add_months(c[pub], 12 + DEADLINE_MONTHS_PUBLIC).to_numpy()
-        after_end = _add_months(e, 3)
-        due = anniversary.where(anniversary > after_end, after_end).to_numpy()
-        long_first = (e > _add_months(c, 12)).to_numpy()
-        deadline.iloc[first[long_first]] = due[long_first]
-    return deadline
+    """Statutory filing deadline of each period (see :func:`features._filing.statutory_deadline`)."""
+    due = statutory_deadline(start.to_numpy("datetime64[ns]"), end.to_numpy("datetime64[ns]"),
+                             created.to_numpy("datetime64[ns]"), np.asarray(public, dtype=bool))
+    return pd.Series(due, index=end.index)
 
 
 def _latest_table(view: AsOf) -> pd.DataFrame:

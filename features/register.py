@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features._filing import add_months, statutory_deadline
 from features.catalogue import feature
 from features.pit import AsOf
 
@@ -204,23 +205,6 @@ def _address_keys(view: AsOf) -> np.ndarray:
     return _memo(view, "address_keys", compute)
 
 
-def _add_months(dates: np.ndarray, months: int) -> np.ndarray:
-    """Add calendar months to datetime64 values (NaT stays NaT).
-
-    The day is kept, clipped to the length of the target month, and a month-end date maps to the month end
-    (Companies Act 2006 s.443: a period ending on the last day of a month is due on the last day of a month).
-    """
-    days = dates.astype("datetime64[D]")
-    month = days.astype("datetime64[M]")
-    day = days - month.astype("datetime64[D]")
-    month_end = (days + np.timedelta64(1, "D")).astype("datetime64[M]") != month
-    target = month + np.timedelta64(months, "M")
-    length = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - target.astype("datetime64[D]")
-    last = length - np.timedelta64(1, "D")
-    shift = np.where(month_end, last, np.minimum(day, last))
-    return (target.astype("datetime64[D]") + shift).astype("datetime64[ns]")
-
-
 def _sort_order(*keys: np.ndarray) -> np.ndarray:
     """Stable order sorting by the last key first, then the others (like ``np.lexsort`` on non-negative ints)."""
     combined = np.zeros(len(keys[0]), np.int64)
@@ -272,12 +256,7 @@ def _filings(view: AsOf) -> pd.DataFrame:
         arrays = _company_arrays(v)
         created = arrays["created"][code]
         public = arrays["public"][code]
-        deadline = _add_months(end, 9)
-        deadline[public] = _add_months(end[public], 6)
-        first = start <= created + np.timedelta64(7, "D")
-        first[first] = end[first] > _add_months(created[first], 12)
-        anniversary = np.where(public[first], _add_months(created[first], 18), _add_months(created[first], 21))
-        deadline[first] = np.maximum(anniversary, _add_months(end[first], 3))
+        deadline = statutory_deadline(start, end, created, public)
         return pd.DataFrame({"code": code, "period_end": end, "filed_on": filed, "dormant": dormant,
                              "late": filed > deadline})
 
@@ -381,7 +360,7 @@ def years_since_last_accounts_filing(view: AsOf) -> pd.Series:
         last.iloc[latest.index.to_numpy(np.int64)] = latest.to_numpy("datetime64[ns]")
     filer = comp["company_type"].isin(FILING_TYPES) | last.notna()
     end = comp["date_of_cessation"].fillna(view.t)
-    due = _add_months(comp["date_of_creation"].to_numpy("datetime64[ns]"), 21) < end.to_numpy("datetime64[ns]")
+    due = add_months(comp["date_of_creation"].to_numpy("datetime64[ns]"), 21) < end.to_numpy("datetime64[ns]")
     years = (end - last.fillna(comp["date_of_creation"])).dt.days / _DAYS_PER_YEAR
     return years.where(filer & due).rename("years_since_last_accounts_filing")
 
