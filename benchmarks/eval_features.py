@@ -25,7 +25,7 @@ from sklearn.metrics import average_precision_score
 import features
 from riskmodel.contract import load_dataset
 from riskmodel.synth import SynthConfig, generate
-from riskmodel.synth.baseline import naive_counts
+from riskmodel.synth.baseline import evaluation_targets, naive_counts
 
 
 def _pr_auc(X: pd.DataFrame, y_label: pd.Series, y_true: pd.Series, evaluate: np.ndarray, seed: int) -> float:
@@ -40,13 +40,8 @@ def evaluate_seed(folder: Path, as_of: dt.date, seed: int) -> dict[str, float]:
     X = features.build(ds, as_of)
     build_seconds = time.perf_counter() - start
     naive = naive_counts(ds, as_of).reindex(X.index)
-    truth = pd.read_parquet(folder / "_truth" / "businesses.parquet", columns=["company_number", "infiltrated"])
-    y_true = truth.set_index("company_number")["infiltrated"].reindex(X.index).fillna(False).astype(int)
-    known = ds["labels"][ds["labels"]["labelled_on"] <= pd.Timestamp(as_of)]
-    positives = set(known.loc[known["label"] == 1, "company_number"])
-    y_label = pd.Series(X.index.isin(list(positives)).astype(int), index=X.index)
-    unlabelled = ~X.index.isin(list(set(known["company_number"])))
-    evaluate = unlabelled & (np.random.default_rng(seed).random(len(X)) >= 0.5)
+    t = evaluation_targets(ds, folder, X.index, as_of, seed)
+    y_label, y_true, evaluate = t.y_label, t.y_true, t.evaluate
     out = {"prevalence": float(y_true[evaluate].mean()), "build_seconds": build_seconds,
            "naive_baseline": _pr_auc(naive, y_label, y_true, evaluate, seed),
            "all_features": _pr_auc(X, y_label, y_true, evaluate, seed)}

@@ -18,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from features.pit import AsOf
 
-__all__ = ["CATALOGUE", "FEATURE_SETS", "FeatureSpec", "feature", "feature_set"]
+__all__ = ["CATALOGUE", "FEATURE_SETS", "FeatureSpec", "empty_feature", "feature", "feature_set"]
 
 Direction = Literal["higher-is-riskier", "lower-is-riskier", "either"]
 
@@ -82,6 +82,11 @@ class FeatureSpec:
         else:
             shown = str(value)
         return self.reason.format(value=shown, as_of=as_of, peer_share=share, peer_group=peer_group)
+
+
+def empty_feature() -> pd.Series:
+    """Return a feature with no business in it (``build`` reindexes it to NaN, or 0 for counts)."""
+    return pd.Series(dtype="float64", index=pd.Index([], dtype="object", name="company_number"))
 
 
 #: Every registered feature by name, in registration order.

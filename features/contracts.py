@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 from features.pit import AsOf
 
 __all__ = [
@@ -87,10 +87,6 @@ MIN_BUYER_AWARDS = 3
 DAYS_PER_YEAR = 365.25
 
 
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], dtype="object", name="company_number"))
-
-
 def _awards(view: AsOf) -> pd.DataFrame:
     """One row per (supplier business, award) known at ``as_of``; empty when there are none."""
     con = view.contracts
@@ -105,7 +101,7 @@ def _share(flag: pd.Series, eligible: pd.Series, by: pd.Series) -> pd.Series:
     frame = pd.DataFrame({"company_number": by[eligible].to_numpy(),
                           "flag": flag[eligible].to_numpy(dtype="float64")})
     if frame.empty:
-        return _empty()
+        return empty_feature()
     return frame.groupby("company_number")["flag"].mean()
 
 
@@ -124,7 +120,7 @@ def awards_won(view: AsOf) -> pd.Series:
     """Count the public contract awards won by the business up to as_of."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     return awards.groupby("supplier_company_number").size().astype("float64").rename_axis("company_number")
 
 
@@ -142,7 +138,7 @@ def award_value_won_gbp(view: AsOf) -> pd.Series:
     """Total value (GBP) of the public contract awards won by the business up to as_of."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     return awards.groupby("supplier_company_number")["award_value"].sum().rename_axis("company_number")
 
 
@@ -160,7 +156,7 @@ def share_of_awards_single_bid(view: AsOf) -> pd.Series:
     """Share of the business's open or selective awards with a known bidder count that received one bid."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     tenderers = awards["number_of_tenderers"]
     eligible = awards["procurement_method"].isin(COMPETITIVE_METHODS) & tenderers.notna()
     single = tenderers.fillna(0).eq(1)
@@ -180,7 +176,7 @@ def share_of_awards_direct_or_limited_procedure(view: AsOf) -> pd.Series:
     """Share of the business's awards made by direct award or limited tendering."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     non_open = awards["procurement_method"].isin(NON_OPEN_METHODS)
     return _share(non_open, pd.Series(True, index=awards.index), awards["supplier_company_number"])
 
@@ -199,7 +195,7 @@ def share_of_awards_submission_period_under_10_days(view: AsOf) -> pd.Series:
     """Share of the business's open or selective awards with known dates whose submission period was under 10 days."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     days = (awards["tender_deadline"] - awards["tender_published_on"]).dt.days
     eligible = awards["procurement_method"].isin(COMPETITIVE_METHODS) & days.notna() & days.ge(0)
     short = days.lt(MINIMUM_SUBMISSION_DAYS)
@@ -220,10 +216,10 @@ def max_final_to_award_value_ratio(view: AsOf) -> pd.Series:
     """Largest final value / award value over the business's contracts ended by as_of."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     known = awards["final_value"].notna() & awards["award_value"].gt(0)
     if not known.any():
-        return _empty()
+        return empty_feature()
     ratio = awards.loc[known, "final_value"] / awards.loc[known, "award_value"]
     return ratio.groupby(awards.loc[known, "supplier_company_number"]).max().rename_axis("company_number")
 
@@ -243,7 +239,7 @@ def max_share_of_a_buyers_award_value(view: AsOf) -> pd.Series:
     con = view.contracts
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     # Buyer totals count every award once, whoever (identified or not) the suppliers were.
     distinct = con.drop_duplicates(["buyer_id", "ocid", "award_id"])
     buyers = distinct.groupby("buyer_id")["award_value"].agg(["size", "sum"])
@@ -251,7 +247,7 @@ def max_share_of_a_buyers_award_value(view: AsOf) -> pd.Series:
     won = awards.groupby(["supplier_company_number", "buyer_id"], as_index=False)["award_value"].sum()
     won = won.merge(buyers["sum"].rename("buyer_total"), left_on="buyer_id", right_index=True)
     if won.empty:
-        return _empty()
+        return empty_feature()
     share = won["award_value"] / won["buyer_total"]
     return share.groupby(won["supplier_company_number"].to_numpy()).max().rename_axis("company_number")
 
@@ -270,7 +266,7 @@ def company_age_years_at_first_award_over_500k(view: AsOf) -> pd.Series:
     """Age in years of the business when it first won an award above GBP 500,000."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     large = awards[awards["award_value"] > LARGE_AWARD_GBP]
     first = large.groupby("supplier_company_number")["award_date"].min()
     created = view.companies["date_of_creation"]
@@ -293,11 +289,11 @@ def distinct_cpv_divisions_won(view: AsOf) -> pd.Series:
     """Count the distinct CPV divisions (first two digits) among the business's awards."""
     awards = _awards(view)
     if awards.empty:
-        return _empty()
+        return empty_feature()
     division = awards["cpv"].astype("string").str.strip().str[:2]
     valid = division.str.fullmatch(r"\d\d").fillna(False).astype(bool)
     if not valid.any():
-        return _empty()
+        return empty_feature()
     pairs = pd.DataFrame({"company_number": awards.loc[valid, "supplier_company_number"].to_numpy(),
                           "division": division[valid].to_numpy()})
     return pairs.groupby("company_number")["division"].nunique().astype("float64")

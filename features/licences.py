@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 
 if TYPE_CHECKING:
     from features.pit import AsOf
@@ -88,10 +88,6 @@ _ACT_1982 = "Civic Government (Scotland) Act 1982"
 _SOC = "Scottish Government, Serious Organised Crime Strategy (2022)"
 
 
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], name="company_number"))
-
-
 def _own(view: AsOf) -> pd.DataFrame:
     """Applications made by a known business on or before as_of."""
     lic = view.licences
@@ -103,7 +99,7 @@ def _own(view: AsOf) -> pd.DataFrame:
 def _count(rows: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
     """Rows (optionally only where ``mask``) per holder_company_number, as floats."""
     if rows.empty:
-        return _empty()
+        return empty_feature()
     company = rows["holder_company_number"]
     values = pd.Series(1.0, index=rows.index) if mask is None else mask.astype("float64")
     return values.groupby(company).sum().rename_axis("company_number")
@@ -111,12 +107,12 @@ def _count(rows: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:
 
 def _count_types(view: AsOf, types: tuple[str, ...]) -> pd.Series:
     own = _own(view)
-    return _count(own, own["licence_type"].isin(types)) if not own.empty else _empty()
+    return _count(own, own["licence_type"].isin(types)) if not own.empty else empty_feature()
 
 
 def _count_status(view: AsOf, status: str) -> pd.Series:
     own = _own(view)
-    return _count(own, own["status_as_of"] == status) if not own.empty else _empty()
+    return _count(own, own["status_as_of"] == status) if not own.empty else empty_feature()
 
 
 def _objections_known(view: AsOf) -> pd.DataFrame:
@@ -269,7 +265,7 @@ def licence_suspensions_count(view: AsOf) -> pd.Series:
 def licence_applications_with_police_objection_count(view: AsOf) -> pd.Series:
     """Applications (with objections known by as_of) to which the chief constable objected."""
     known = _objections_known(view)
-    return _count(known, known["police"]) if not known.empty else _empty()
+    return _count(known, known["police"]) if not known.empty else empty_feature()
 
 
 @feature(
@@ -284,7 +280,7 @@ def share_of_licence_applications_with_police_objection(view: AsOf) -> pd.Series
     """Share of applications (with objections known by as_of) drawing a police objection."""
     known = _objections_known(view)
     if known.empty:
-        return _empty()
+        return empty_feature()
     return known["police"].groupby(known["holder_company_number"]).mean().rename_axis("company_number")
 
 
@@ -302,7 +298,7 @@ def licence_objections_total(view: AsOf) -> pd.Series:
     """Objections and representations received on applications with objections known by as_of."""
     known = _objections_known(view)
     if known.empty:
-        return _empty()
+        return empty_feature()
     return known["n_objections"].groupby(known["holder_company_number"]).sum().rename_axis("company_number")
 
 
@@ -318,7 +314,7 @@ def licence_objections_mean_per_application(view: AsOf) -> pd.Series:
     """Mean objections per application with objections known by as_of."""
     known = _objections_known(view)
     if known.empty:
-        return _empty()
+        return empty_feature()
     return known["n_objections"].groupby(known["holder_company_number"]).mean().rename_axis("company_number")
 
 
@@ -343,7 +339,7 @@ def premises_taken_over_from_other_holder_last_36m(view: AsOf) -> pd.Series:
     """
     lic = view.licences
     if lic.empty:
-        return _empty()
+        return empty_feature()
     lic = lic[lic["premises_postcode"].notna()]
     premises = lic["premises_postcode"].astype(str).str.upper().str.replace(r"\s+", "", regex=True)
     holder = ("co:" + lic["holder_company_number"].astype("string")).fillna(
@@ -354,7 +350,7 @@ def premises_taken_over_from_other_holder_last_36m(view: AsOf) -> pd.Series:
     start = view.t - pd.DateOffset(months=TAKEOVER_WINDOW_MONTHS)
     recent = rows[rows["company_number"].notna() & (rows["applied_on"] > start)].sort_values("applied_on")
     if recent.empty:
-        return _empty()
+        return empty_feature()
     before = rows.loc[rows["granted"], ["premises", "licence_type", "holder", "applied_on"]].rename(
         columns={"holder": "previous_holder"}).sort_values("applied_on")
     matched = pd.merge_asof(recent, before, on="applied_on", by=["premises", "licence_type"],
@@ -376,7 +372,7 @@ def days_from_incorporation_to_first_licence_application(view: AsOf) -> pd.Serie
     """Days from incorporation (date_of_creation) to the first licence application, 0 if it came before."""
     own = _own(view)
     if own.empty:
-        return _empty()
+        return empty_feature()
     first = own.groupby("holder_company_number")["applied_on"].min()
     created = view.companies["date_of_creation"]
     first = first[first.index.isin(created.index)]
@@ -399,7 +395,7 @@ def licensing_authorities_with_licence_held_count(view: AsOf) -> pd.Series:
     """Distinct authorities in which the business held a granted or suspended, unexpired licence at as_of."""
     own = _own(view)
     if own.empty:
-        return _empty()
+        return empty_feature()
     held = own["status_as_of"].isin(_HELD) & (own["expires_on"].isna() | (own["expires_on"] > view.t))
     own = own[held]
     authority = own["authority"].astype(str).str.casefold().str.strip()

@@ -52,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 from features.jurisdictions import UK_CODES, is_high_risk, to_iso2
 from features.pit import AsOf
 
@@ -102,10 +102,6 @@ class _Context(NamedTuple):
 
 def _absent(view: AsOf) -> bool:
     return not view.has("ownership")
-
-
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], name="company_number"))
 
 
 def _duty_start(view: AsOf) -> np.ndarray:
@@ -175,7 +171,7 @@ def _corporate_edges(ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
 def no_person_with_significant_control_declared(view: AsOf) -> pd.Series:
     """1 when a business under the PSC duty for over six months has no current PSC row, else 0."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     due_by = np.datetime64(view.t - NO_PSC_GRACE, "ns")
     due = (_duty_start(view) <= due_by) & view.companies["date_of_cessation"].isna().to_numpy()
@@ -195,7 +191,7 @@ def no_person_with_significant_control_declared(view: AsOf) -> pd.Series:
 def current_owner_not_identified(view: AsOf) -> pd.Series:
     """1 when a current PSC statement says no registrable person was identified, else 0."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _count_owners(view, ("unknown",)).clip(upper=1)
 
 
@@ -210,7 +206,7 @@ def current_owner_not_identified(view: AsOf) -> pd.Series:
 def current_corporate_owners(view: AsOf) -> pd.Series:
     """Count current corporate PSCs."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _count_owners(view, ("corporate",))
 
 
@@ -226,7 +222,7 @@ def current_corporate_owners(view: AsOf) -> pd.Series:
 def share_of_corporate_owners_among_current_owners(view: AsOf) -> pd.Series:
     """Share of corporate owners among current identified owners (NaN when none is identified)."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     owners = _distinct_owners(ctx, np.isin(ctx.kind, _IDENTIFIED))
     corporate = _distinct_owners(ctx, ctx.kind == "corporate")
@@ -247,7 +243,7 @@ def share_of_corporate_owners_among_current_owners(view: AsOf) -> pd.Series:
 def current_legal_person_owners(view: AsOf) -> pd.Series:
     """Count current legal-person PSCs (other registrable persons)."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _count_owners(view, ("legal-person",))
 
 
@@ -264,7 +260,7 @@ def current_legal_person_owners(view: AsOf) -> pd.Series:
 def current_owners_in_high_risk_jurisdictions(view: AsOf) -> pd.Series:
     """Count current owners whose jurisdiction is high-risk or a secrecy jurisdiction."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     return _series(ctx, _distinct_owners(ctx, is_high_risk(ctx.jurisdiction).to_numpy()))
 
@@ -281,7 +277,7 @@ def current_owners_in_high_risk_jurisdictions(view: AsOf) -> pd.Series:
 def has_current_foreign_corporate_owner(view: AsOf) -> pd.Series:
     """1 when a current corporate owner is registered outside the United Kingdom, else 0."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     iso = to_iso2(ctx.jurisdiction)
     foreign = (ctx.kind == "corporate") & (iso.notna() & ~iso.isin(UK_CODES)).to_numpy()
@@ -300,7 +296,7 @@ def has_current_foreign_corporate_owner(view: AsOf) -> pd.Series:
 def corporate_ownership_chain_depth(view: AsOf) -> pd.Series:
     """Layers of current corporate ownership above the business, following owners in the data set, at most 5."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     n = len(ctx.businesses)
     depth = np.minimum(np.bincount(ctx.pos[ctx.kind == "corporate"], minlength=n), 1).astype("float64")
@@ -328,7 +324,7 @@ def corporate_ownership_chain_depth(view: AsOf) -> pd.Series:
 def circular_ownership_within_5_steps(view: AsOf) -> pd.Series:
     """1 when the business is reachable from itself through at most five current corporate ownership links."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     child, parent = _corporate_edges(ctx)
     edges = pd.DataFrame({"node": child, "next": parent})
@@ -346,7 +342,7 @@ def circular_ownership_within_5_steps(view: AsOf) -> pd.Series:
 
 def _ownership_changes(view: AsOf, months: int) -> pd.Series:
     if _absent(view):
-        return _empty()
+        return empty_feature()
     ctx = _context(view)
     own = view.ownership
     if own.empty:

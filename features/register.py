@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from features._filing import add_months, statutory_deadline
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 from features.pit import AsOf
 
 __all__ = [
@@ -97,10 +97,6 @@ _REGISTER_REF = "Companies Act 2006 s.441-442 (filing deadlines); Companies Hous
 def _memo(view: AsOf, key: str, compute: Callable[[AsOf], Any]) -> Any:
     """Compute an intermediate once per view (features of one build share it; the view is never modified)."""
     return view.memo(f"register:{key}", lambda: compute(view))
-
-
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], name="company_number"))
 
 
 def _per_business(view: AsOf, values: np.ndarray | pd.Series, name: str) -> pd.Series:
@@ -351,7 +347,7 @@ def share_of_accounts_filed_late(view: AsOf) -> pd.Series:
 def years_since_last_accounts_filing(view: AsOf) -> pd.Series:
     """Years from the last filing (or incorporation) to ``as_of`` or cessation, for filers older than 21 months."""
     if not view.has("accounts"):
-        return _empty()
+        return empty_feature()
     comp = view.companies
     acc = _filings(view)
     last = pd.Series(pd.NaT, index=comp.index, dtype="datetime64[ns]")
@@ -667,7 +663,7 @@ def officer_rows_with_implausible_data(view: AsOf) -> pd.Series:
     """Appointments with a birth year outside 1900..as_of-16, made before age 16, or before incorporation."""
     off = view.officers if view.has("officers") else pd.DataFrame()
     if off.empty:
-        return _empty()
+        return empty_feature()
     born = off["birth_year"].astype("Float64").to_numpy("float64", na_value=np.nan)
     appointed = off["appointed_on"]
     with np.errstate(invalid="ignore"):

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 from features.jurisdictions import is_high_risk
 from features.pit import AsOf
 
@@ -146,10 +146,6 @@ def _window(view: AsOf) -> _Window | None:
     return result
 
 
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], dtype="object", name="company_number"))
-
-
 def _share(part: np.ndarray, whole: np.ndarray, win: _Window) -> pd.Series:
     """Divide part by whole per covered business, leaving out businesses whose whole is 0 (undefined)."""
     keep = whole > 0
@@ -170,7 +166,7 @@ def cash_share_of_inflows_last_12m(view: AsOf) -> pd.Series:
     """Cash credits over all credits, by value, in the 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     credit = win.amount > 0
     return _share(win.per_business(win.amount, credit & win.cash), win.per_business(win.amount, credit), win)
 
@@ -187,7 +183,7 @@ def round_amount_share_of_inflows_over_1000_last_12m(view: AsOf) -> pd.Series:
     """Share of credits of GBP 1,000 or more that are exact multiples of GBP 100, in the 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     large = win.amount >= ROUND_MIN_GBP
     pence = np.round(np.where(large, win.amount, 0.0) * 100).astype("int64")
     round_sum = large & (pence % ROUND_UNIT_PENCE == 0)
@@ -207,7 +203,7 @@ def cash_deposits_9000_to_10000_last_12m(view: AsOf) -> pd.Series:
     """Count cash credits of at least GBP 9,000 and under GBP 10,000 in the 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     hit = win.cash & (win.amount >= STRUCTURING_FLOOR) & (win.amount < STRUCTURING_CEILING)
     return win.series(win.per_business(mask=hit))
 
@@ -225,7 +221,7 @@ def max_distinct_payers_in_7_days_last_12m(view: AsOf) -> pd.Series:
     """Largest number of distinct identified payers crediting the account within any 7 days, 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     peak = np.zeros(len(win.covered), dtype="float64")
     credit = (win.amount > 0) & win.payer.notna().to_numpy()
     if credit.any():
@@ -267,7 +263,7 @@ def share_of_inflows_paid_out_within_3_days_last_12m(view: AsOf) -> pd.Series:
     """Share of inflow value paid out within 3 days of arriving (first in, first out), 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     moves = win.amount != 0
     amount, company, ms = win.amount[moves], win.code[moves], win.ms[moves]
     span = int(ms.max(initial=0)) + PASS_THROUGH // pd.Timedelta(milliseconds=1) + 1
@@ -307,7 +303,7 @@ def share_of_value_with_high_risk_jurisdictions_last_12m(view: AsOf) -> pd.Serie
     """Share of transaction value (absolute, in and out) with a counterparty in a high-risk jurisdiction."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     value = np.abs(win.amount)
     flag = is_high_risk(win.country).to_numpy(dtype=bool)
     return _share(win.per_business(value, flag), win.per_business(value), win)
@@ -327,5 +323,5 @@ def transactions_last_12m(view: AsOf) -> pd.Series:
     """Count the transactions in the 12 months to as_of."""
     win = _window(view)
     if win is None:
-        return _empty()
+        return empty_feature()
     return win.series(win.per_business())

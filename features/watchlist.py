@@ -50,7 +50,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-from features.catalogue import feature
+from features.catalogue import empty_feature, feature
 from features.jurisdictions import to_iso2
 from features.pit import AsOf
 
@@ -364,10 +364,6 @@ def _absent(view: AsOf) -> bool:
     return not view.has("watchlist")
 
 
-def _empty() -> pd.Series:
-    return pd.Series(dtype="float64", index=pd.Index([], name="company_number"))
-
-
 _REFERENCE = ("DATACROS (Transcrime 2018) links to sanctioned or listed persons; FATF Recommendation 6; "
               "Wolfsberg Group, Guidance on Sanctions Screening (2019)")
 
@@ -384,7 +380,7 @@ _REFERENCE = ("DATACROS (Transcrime 2018) links to sanctioned or listed persons;
 def watchlist_match_business_name(view: AsOf) -> pd.Series:
     """1 when the business's name matches a corroborated company entry of the watchlist, else 0."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _screened(view).business
 
 
@@ -399,7 +395,7 @@ def watchlist_match_business_name(view: AsOf) -> pd.Series:
 def watchlist_match_officer(view: AsOf) -> pd.Series:
     """Count current officers matching a corroborated watchlist entry."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _screened(view).officer
 
 
@@ -414,7 +410,7 @@ def watchlist_match_officer(view: AsOf) -> pd.Series:
 def watchlist_match_owner(view: AsOf) -> pd.Series:
     """Count current owners matching a corroborated watchlist entry."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _screened(view).owner
 
 
@@ -430,5 +426,5 @@ def watchlist_match_owner(view: AsOf) -> pd.Series:
 def watchlist_unconfirmed_name_matches(view: AsOf) -> pd.Series:
     """Count current officers and individual owners with an exact-name, country-contradicted person entry."""
     if _absent(view):
-        return _empty()
+        return empty_feature()
     return _screened(view).unconfirmed

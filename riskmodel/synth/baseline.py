@@ -11,16 +11,18 @@ the gap measures what label bias costs, and the gap to 1.0 what the counts canno
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from riskmodel.contract import Dataset, load_dataset
 
-__all__ = ["naive_counts", "naive_vs_truth", "signal_features"]
+__all__ = ["Targets", "evaluation_targets", "naive_counts", "naive_vs_truth", "signal_features"]
 
 
 def _count(frame: pd.DataFrame, key: str, date_col: str, as_of: pd.Timestamp, name: str,
@@ -112,6 +114,31 @@ def signal_features(ds: Dataset, as_of: dt.date) -> pd.DataFrame:
     return base.join(feats.reindex(base.index).fillna(0))
 
 
+@dataclass(frozen=True)
+class Targets:
+    """What an evaluation on a synthetic world scores against (indexed like the feature frame)."""
+
+    y_true: pd.Series  # latent truth: infiltrated
+    y_label: pd.Series  # known positives at the training date (unlabelled = 0)
+    half: npt.NDArray[np.bool_]  # training half for models fitted on the truth
+    evaluate: npt.NDArray[np.bool_]  # unlabelled at the training date and in the other half
+    known_positives: int
+
+
+def evaluation_targets(ds: Dataset, data_dir: str | Path, index: pd.Index, as_of: dt.date, seed: int) -> Targets:
+    """Truth, labels known at ``as_of`` and the evaluation split shared by every synthetic evaluation."""
+    truth = pd.read_parquet(Path(data_dir) / "_truth" / "businesses.parquet",
+                            columns=["company_number", "infiltrated"]).set_index("company_number")["infiltrated"]
+    y_true = truth.reindex(index).fillna(False).astype(int)
+    labels = ds["labels"]
+    known = labels[labels["labelled_on"] <= pd.Timestamp(as_of)]
+    positives = set(known.loc[known["label"] == 1, "company_number"])
+    y_label = pd.Series(index.isin(list(positives)).astype(int), index=index)
+    unlabelled = ~index.isin(list(set(known["company_number"])))
+    half = np.random.default_rng(seed).random(len(index)) < 0.5  # truth-trained: fit on one half, score the other
+    return Targets(y_true, y_label, half, unlabelled & ~half, len(positives))
+
+
 def naive_vs_truth(data_dir: str | Path, as_of: dt.date, seed: int = 0) -> dict[str, float]:
     """PR-AUC against the truth: naive and red-flag features, each trained on the labels and on the truth.
 
@@ -131,18 +158,9 @@ def naive_vs_truth(data_dir: str | Path, as_of: dt.date, seed: int = 0) -> dict[
         ``prevalence`` (the PR-AUC of a random ranking), ``known_positives`` and ``evaluated``.
     """
     ds = load_dataset(data_dir)
-    truth = pd.read_parquet(Path(data_dir) / "_truth" / "businesses.parquet",
-                            columns=["company_number", "infiltrated"]).set_index("company_number")["infiltrated"]
     features = {"naive": naive_counts(ds, as_of), "signals": signal_features(ds, as_of)}
-    index = features["naive"].index
-    y_true = truth.reindex(index).fillna(False).astype(int)
-    labels = ds["labels"]
-    known = labels[labels["labelled_on"] <= pd.Timestamp(as_of)]
-    positives = set(known.loc[known["label"] == 1, "company_number"])
-    y_label = pd.Series(index.isin(list(positives)).astype(int), index=index)
-    unlabelled = ~index.isin(list(set(known["company_number"])))
-    half = np.random.default_rng(seed).random(len(index)) < 0.5  # truth-trained: fit on one half, score the other
-    evaluate = unlabelled & ~half
+    t = evaluation_targets(ds, data_dir, features["naive"].index, as_of, seed)
+    y_true, y_label, half, evaluate = t.y_true, t.y_label, t.half, t.evaluate
     out: dict[str, float] = {}
     for name, X in features.items():
         by_labels = lgb.LGBMClassifier(random_state=seed, verbose=-1, n_jobs=2).fit(X, y_label)
@@ -150,6 +168,6 @@ def naive_vs_truth(data_dir: str | Path, as_of: dt.date, seed: int = 0) -> dict[
         for suffix, model in (("labels", by_labels), ("truth", by_truth)):
             scores = np.asarray(model.predict_proba(X[evaluate]))[:, 1]
             out[f"{name}_{suffix}"] = float(average_precision_score(y_true[evaluate], scores))
-    out.update(prevalence=float(y_true[evaluate].mean()), known_positives=float(len(positives)),
+    out.update(prevalence=float(y_true[evaluate].mean()), known_positives=float(t.known_positives),
                evaluated=float(evaluate.sum()))
     return out

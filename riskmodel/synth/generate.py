@@ -7,9 +7,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from riskmodel.contract.io import to_arrow_table, to_csv_frame
@@ -69,9 +69,7 @@ class _TableSink:
         self.tmp.replace(self.final)
 
 
-def _plain_arrow(frame: pd.DataFrame) -> Any:
-    import pyarrow as pa
-
+def _plain_arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
 
 
