@@ -6,11 +6,12 @@ expected direction and the reason text officers read.
 """
 
 from features.build import FAMILIES, build, load_families
-from features.catalogue import CATALOGUE, FEATURE_SETS, FeatureSpec, feature, feature_set
+from features.catalogue import CATALOGUE, FEATURE_SETS, FeatureSpec, catalogue_version, feature, feature_set
 from features.pit import AsOf
 
 #: Marks this package as riskmodel's own ``features`` (another distribution could ship a top-level ``features``).
 PROJECT = "riskmodel"
 
-__all__ = ["CATALOGUE", "FAMILIES", "FEATURE_SETS", "PROJECT", "AsOf", "FeatureSpec", "build", "feature",
+__all__ = ["CATALOGUE", "FAMILIES", "FEATURE_SETS", "PROJECT", "AsOf", "FeatureSpec", "build", "catalogue_version",
+           "feature",
            "feature_set", "load_families"]

@@ -9,6 +9,8 @@ business with no rows in a table gets NaN from a feature of that table unless th
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -18,7 +20,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from features.pit import AsOf
 
-__all__ = ["CATALOGUE", "FEATURE_SETS", "FeatureSpec", "empty_feature", "feature", "feature_set"]
+__all__ = ["CATALOGUE", "FEATURE_SETS", "FeatureSpec", "catalogue_version", "empty_feature", "feature", "feature_set"]
 
 Direction = Literal["higher-is-riskier", "lower-is-riskier", "either"]
 
@@ -138,3 +140,23 @@ def feature_set(name: str) -> list[str]:
     if name == "all":
         return model
     return FEATURE_SETS[name]()
+
+
+def catalogue_version(names: list[str] | None = None) -> str:
+    """Return a short fingerprint of the features' definitions: name, family, sources, reason text and source code.
+
+    Any change to how a feature is computed or explained changes it, so a model records exactly which feature
+    definitions it was trained on and scoring can refuse a mismatch.
+
+    Parameters
+    ----------
+    names : list of str, optional
+        Features to fingerprint (default: every model feature).
+    """
+    names = feature_set("all") if names is None else names
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        spec = CATALOGUE[name]
+        digest.update("\x1f".join([name, spec.family, ",".join(spec.sources), spec.reason, spec.direction,
+                                    inspect.getsource(spec.func)]).encode())
+    return digest.hexdigest()[:16]

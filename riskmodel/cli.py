@@ -6,6 +6,7 @@ Exit codes: 0 success (data clean), 1 data problems (rows quarantined or tables 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -259,6 +260,123 @@ def features_command(
     if dataset.rows_quarantined:
         console.print(f"[yellow]{dataset.rows_quarantined:,} input rows were quarantined (see riskmodel validate)"
                       "[/yellow]")
+
+
+def _parse_date(option: str, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        err_console.print(f"{option} {value!r} is not a date as YYYY-MM-DD")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def _measures_table(title: str, measures: dict[str, float]) -> Table:
+    grid = Table(title=title, title_justify="left")
+    grid.add_column("measure")
+    grid.add_column("value", justify="right")
+    for key, value in measures.items():
+        grid.add_row(key, "n/a" if pd.isna(value) else (f"{value:,.0f}" if float(value).is_integer() and abs(value) > 1
+                                                          else f"{value:.4f}"))
+    return grid
+
+
+@app.command()
+def train(
+    data_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, dir_okay=True, metavar="DATA_DIR",
+        help="Folder of contract tables, with labels.")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", exists=True, dir_okay=False,
+        help="Experiment TOML (default experiments/default.toml).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Training date YYYY-MM-DD (overrides data.as_of).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a config value: section.key=value (TOML value), repeatable.")] = None,
+    no_register: Annotated[bool, typer.Option("--no-register", help="Log the run without registering the model.")
+                           ] = False,
+) -> None:
+    """Train, evaluate and track a model in MLflow; register it as riskmodel@challenger."""
+    from riskmodel.config import load_config
+    from riskmodel.tracking import tracking_uri
+    from riskmodel.training.track import train as run_training
+
+    overrides = list(set_ or [])
+    if as_of is not None:
+        _parse_date("--as-of", as_of)
+        overrides.append(f"data.as_of={as_of}")
+    cfg = load_config(config, overrides)
+    console.print(f"Training experiment {cfg.name!r} on {data_dir} (MLflow: {tracking_uri()})")
+    result = run_training(data_dir, cfg, register=not no_register)
+    fm = result.fitted
+    console.print(f"training date {fm.as_of}; validation window to {fm.validation_end}; "
+                  f"{len(fm.X):,} businesses; {int((fm.status == 1).sum()):,} positives known at the training date")
+    keys = ["pr_auc", "roc_auc", "precision_at_50", "precision_at_100", "precision_at_500", "recall_at_top_1pct",
+            "brier", "positives", "businesses", "explanations_per_second", "trees"]
+    console.print(_measures_table("Evaluation set (businesses unlabelled at the training date; positives = labelled "
+                                  "after it)", {k: result.metrics.get(k, float("nan")) for k in keys}))
+    where = f"registered as riskmodel version {result.model_version} (alias challenger)" if result.model_version \
+        else "not registered"
+    console.print(f"run {result.run_id}; {where}. Compare runs with: riskmodel ui")
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Open the MLflow UI on the tracking store riskmodel uses."""
+    import os
+    import shutil as sh
+
+    from riskmodel.tracking import artifact_root, tracking_uri
+
+    exe = sh.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    args = [exe, "ui", "--backend-store-uri", tracking_uri(), "--host", host, "--port", str(port)]
+    root = artifact_root()
+    if root:
+        args += ["--default-artifact-root", root]
+    console.print(" ".join(args))
+    os.execv(exe, args)
+
+
+@app.command()
+def promote(
+    data_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, dir_okay=True, metavar="DATA_DIR", help="Data to compare the models on.")],
+    force: Annotated[bool, typer.Option("--force", help="Promote even if the challenger is worse (recorded).")
+                     ] = False,
+    as_of: Annotated[str | None, typer.Option(help="Compare on labels after this date (default: the later "
+                                                   "training date of the two models).")] = None,
+) -> None:
+    """Make the challenger the champion if it ranks at least as well as the champion on the same data."""
+    from riskmodel.registry import promote as run_promotion
+
+    result = run_promotion(data_dir, force=force, as_of=_parse_date("--as-of", as_of))
+    champion = "none" if result.champion_pr_auc is None else f"{result.champion_pr_auc:.4f}"
+    console.print(f"compared on {result.businesses:,} businesses unlabelled at {result.as_of} "
+                  f"({result.positives} labelled positive after it): challenger v{result.challenger_version} "
+                  f"PR-AUC {result.challenger_pr_auc:.4f}, champion "
+                  f"{'v' + result.champion_version if result.champion_version else ''} {champion}")
+    if result.promoted:
+        console.print(f"[green]champion -> version {result.challenger_version}[/green]"
+                      + (" (forced; recorded on the version)" if result.forced else ""))
+    else:
+        console.print("[yellow]not promoted: the challenger ranks worse than the champion (use --force to "
+                      "override; it is recorded)[/yellow]")
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+@app.command("export")
+def export_command(
+    model: Annotated[str, typer.Argument(help="Alias, version or models:/ URI (e.g. champion, 3).")] = "champion",
+    out: Annotated[Path, typer.Option(help="Parent folder of the exported model.")] = Path("models"),
+) -> None:
+    """Write a registered model version to OUT/riskmodel-<version>/ for offline use (checksums verified)."""
+    from riskmodel.registry import export_model
+
+    folder = export_model(model, out)
+    console.print(f"exported to {folder} (model.txt, metadata.json, checksums.sha256)")
 
 
 def _frame_table(title: str, frame: pd.DataFrame) -> Table:

@@ -1,0 +1,277 @@
+"""Fit and evaluate one model from a data set and an experiment configuration, without any tracking.
+
+The steps, in order: features and labels as of the training date; network components and the honest split;
+the positive-unlabelled training set; the pipeline with early stopping on the tuning set (labels that appeared
+after the training date); isotonic calibration and band thresholds on the tuning set; measures on the evaluation
+set only. :func:`riskmodel.training.train` wraps this with MLflow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+import features
+from riskmodel import __version__
+from riskmodel.artifact import ModelBundle, peers_to_dict
+from riskmodel.config import ExperimentConfig
+from riskmodel.contract import TABLES, Dataset
+from riskmodel.errors import RiskmodelError
+from riskmodel.training import evaluate as ev
+from riskmodel.training.model import bands_from_config, fit_isotonic, fit_pipeline, lgbm_params, make_pipeline
+from riskmodel.training.pu import pu_training_set
+from riskmodel.training.split import (
+    POSITIVE,
+    Split,
+    label_status,
+    network_components,
+    new_positives,
+    split_components,
+)
+
+__all__ = ["FittedModel", "TrainingError", "fit_model", "protected_columns", "training_dates"]
+
+log = logging.getLogger(__name__)
+
+
+class TrainingError(RiskmodelError):
+    """Training cannot proceed with this data and configuration (e.g. no labels before the training date)."""
+
+
+def protected_columns() -> list[str]:
+    """Contract columns marked protected (``table.column``): never model inputs."""
+    return [f"{t}.{c.name}" for t, spec in TABLES.items() for c in spec.columns if c.protected]
+
+
+def training_dates(dataset: Dataset, config: ExperimentConfig) -> tuple[dt.date, dt.date]:
+    """Training date and end of the validation window.
+
+    Raises
+    ------
+    TrainingError
+        If the data set has no extract date, or the window after the training date is empty.
+    """
+    extract = dataset.extract_date
+    if extract is None:
+        raise TrainingError("the data set has no extract date and no dated rows")
+    as_of = config.data.as_of or (pd.Timestamp(extract) - pd.DateOffset(months=config.data.horizon_months)).date()
+    end = config.data.validation_end or min(
+        extract, (pd.Timestamp(as_of) + pd.DateOffset(months=config.data.horizon_months)).date())
+    if end <= as_of:
+        raise TrainingError(f"the validation window after the training date {as_of} is empty (it ends {end}); "
+                            "choose an earlier data.as_of", as_of=as_of.isoformat(), validation_end=end.isoformat())
+    return as_of, end
+
+
+@dataclass
+class FittedModel:
+    """A fitted, calibrated model with everything measured on the way (the input to tracking and the model card)."""
+
+    bundle: ModelBundle
+    config: ExperimentConfig
+    as_of: dt.date
+    validation_end: dt.date
+    X: pd.DataFrame
+    status: pd.Series
+    components: pd.Series
+    split: Split
+    y_future: pd.Series
+    log_odds: np.ndarray
+    probability: np.ndarray
+    metrics: dict[str, float]
+    tuning_metrics: dict[str, float]
+    slices: pd.DataFrame
+    fairness: pd.DataFrame
+    pu_info: dict[str, Any]
+    importance: pd.Series
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def evaluation_y(self) -> np.ndarray:
+        """New positives of the evaluation set."""
+        return self.y_future.to_numpy()[self.split.evaluation]
+
+
+def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = "", code_version: str = "",
+              X: pd.DataFrame | None = None) -> FittedModel:
+    """Train, calibrate and evaluate a model.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        A loaded data set with a ``labels`` table.
+    config : ExperimentConfig
+        The experiment.
+    data_sha256, code_version : str
+        Recorded in the model metadata.
+    X : DataFrame, optional
+        Features as of the training date, when already built (benchmarks); built here otherwise.
+
+    Returns
+    -------
+    FittedModel
+
+    Raises
+    ------
+    TrainingError
+        If there is nothing to learn from (no labels, no positive before the training date).
+    """
+    timings: dict[str, float] = {}
+    if "labels" not in dataset or dataset["labels"].empty:
+        raise TrainingError("the data set has no labels table (or it is empty): labels are needed to train")
+    as_of, end = training_dates(dataset, config)
+    start = time.perf_counter()
+    if X is None:
+        X = features.build(dataset, as_of, config.features.set)
+    timings["features_seconds"] = time.perf_counter() - start
+    names = list(X.columns)
+    leaked = [n for n in names if any(n == p.split(".")[1] for p in protected_columns())]
+    if leaked:
+        raise TrainingError(f"protected attributes cannot be features: {leaked}", features=leaked)
+    status = label_status(dataset, X.index, as_of)
+    positives = int((status == POSITIVE).sum())
+    if positives < 5:
+        raise TrainingError(f"only {positives} positive label(s) recorded on or before {as_of}; at least 5 are "
+                            "needed to train", positives=positives, as_of=as_of.isoformat())
+    components = network_components(dataset, X.index, as_of, config.split.max_link_degree)
+    split = split_components(components, status, config.split.tuning_share, config.split.evaluation_share,
+                             config.seed)
+    y_future = new_positives(dataset, X.index, as_of, end)
+    params, patience = lgbm_params(config.model, config.seed)
+    sector = [c for c in config.features.sector_relative if c in names]
+    categorical = [c for c in config.features.categorical if c in names]
+
+    def first_stage() -> Any:
+        stage_params = {**params, "n_estimators": min(int(params["n_estimators"]), 200)}
+        return _Stage(make_pipeline(stage_params, sector), categorical)
+
+    start = time.perf_counter()
+    train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of)
+    timings["history_features_seconds"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tset = pu_training_set(train_X, train_status, train_groups, config.pu, first_stage, config.seed)
+    # Early stopping on held-out training components (their labels), then a refit on every training row with the
+    # chosen number of trees: the tuning set's few new positives are kept for calibration.
+    stop = _group_sample(tset.groups, config.split.early_stopping_share, config.seed)
+    probe = make_pipeline(params, sector)
+    fit_pipeline(probe, tset.X[~stop], tset.y[~stop], tset.weight[~stop], categorical=categorical,
+                 X_valid=tset.X[stop], y_valid=tset.y[stop], w_valid=tset.weight[stop], patience=patience)
+    probe_model: lgb.LGBMClassifier = probe[-1]
+    best = int(probe_model.best_iteration_ or probe_model.booster_.current_iteration())
+    pipeline = make_pipeline({**params, "n_estimators": max(best, 1)}, sector)
+    fit_pipeline(pipeline, tset.X, tset.y, tset.weight, categorical=categorical)
+    timings["fit_seconds"] = time.perf_counter() - start
+    y_tune = y_future.to_numpy()[split.tuning]
+    classifier: lgb.LGBMClassifier = pipeline[-1]
+    booster = classifier.booster_
+    peers = pipeline.named_steps.get("peers")
+    metadata: dict[str, Any] = {
+        "name": config.name, "feature_names": names, "feature_set": config.features.set,
+        "categorical": categorical, "sector_relative": peers_to_dict(peers) if peers is not None else None,
+        "calibration": {"method": "none"}, "bands": [],
+        "catalogue_version": features.catalogue_version(names), "train_as_of": as_of.isoformat(),
+        "validation_end": end.isoformat(),
+        "extract_date": dataset.extract_date.isoformat() if dataset.extract_date else None,
+        "data_sha256": data_sha256, "code_version": code_version or __version__, "config": config.to_dict(),
+        "best_iteration": int(best), "pu": tset.info, "score_meaning": (
+            f"calibrated probability that a business unlabelled at the scoring date is confirmed (labelled "
+            f"positive) within {config.data.horizon_months} months; log-odds and SHAP values are the model's "
+            "raw scale"),
+    }
+    bundle = ModelBundle(booster, metadata)
+    log_odds = bundle.log_odds(X)
+    if config.calibration.method == "isotonic":
+        x_cal, y_cal = fit_isotonic(log_odds[split.tuning], y_tune)
+        metadata["calibration"] = {"method": "isotonic", "x": x_cal.tolist(), "y": y_cal.tolist(),
+                                   "fitted_on": "tuning set: businesses unlabelled at the training date, "
+                                                "positives labelled in the validation window"}
+    else:
+        x_cal, y_cal = np.array([-50.0, 50.0]), np.array([0.0, 1.0])
+    bundle = ModelBundle(booster, metadata)
+    probability = bundle.calibrate(log_odds)
+    bands = bands_from_config(config.bands, log_odds[split.tuning], x_cal, y_cal)
+    metadata["bands"] = [{"name": b.name, "min_log_odds": b.min_log_odds, "min_score": b.min_score} for b in bands]
+    bundle = ModelBundle(booster, metadata)
+    ev_mask, y_all = split.evaluation, y_future.to_numpy()
+    measures = ev.metrics(y_all[ev_mask], log_odds[ev_mask], probability[ev_mask])
+    band_of = bundle.band(log_odds)
+    for b in bands:
+        in_band = band_of[ev_mask] == b.name
+        measures[f"band_{b.name}_share"] = float(in_band.mean())
+        measures[f"band_{b.name}_precision"] = float(y_all[ev_mask][in_band].mean()) if in_band.any() else np.nan
+    tuning = ev.metrics(y_tune, log_odds[split.tuning], probability[split.tuning])
+    sectors = ev.sector_of(X["sic_division"]) if "sic_division" in X else pd.Series("unknown", index=X.index)
+    slices = ev.slice_table(y_all[ev_mask], log_odds[ev_mask],
+                            {"sector": sectors[ev_mask], "region": ev.region_of(dataset, X.index)[ev_mask]})
+    groups = {k: v[ev_mask] for k, v in ev.fairness_groups(dataset, X.index, as_of).items()}
+    fairness = ev.fairness_table(log_odds[ev_mask], probability[ev_mask], y_all[ev_mask], groups)
+    # Explanation cost is part of a model's cost: exact SHAP values for every evaluation business.
+    sample = X[ev_mask].iloc[:20_000]
+    start = time.perf_counter()
+    bundle.contributions(sample)
+    elapsed = time.perf_counter() - start
+    measures["explanations_per_second"] = len(sample) / elapsed if elapsed > 0 else float("nan")
+    measures["trees"] = float(booster.num_trees())
+    importance = pd.Series(booster.feature_importance("gain"), index=booster.feature_name(), name="gain")
+    return FittedModel(bundle, config, as_of, end, X, status, components, split, y_future, log_odds, probability,
+                       measures, tuning, slices, fairness, tset.info, importance.sort_values(ascending=False),
+                       timings)
+
+
+def _group_sample(groups: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Rows of a random ``share`` of the groups (whole groups only)."""
+    ids = np.unique(groups)
+    chosen = np.random.default_rng(seed + 1).permutation(ids)[: max(1, round(share * len(ids)))]
+    return np.isin(groups, chosen)
+
+
+def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, status: pd.Series,
+                   components: pd.Series, split: Split, as_of: dt.date) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Training rows: the training date's, plus earlier snapshots labelled by what was detected after each.
+
+    Snapshot rows keep only training-side businesses that were unlabelled at the snapshot; their status is
+    positive when a first positive label arrived within the horizon after it. All dates are on or before the
+    training date, so nothing after it is read.
+    """
+    frames, statuses, groups = [X[split.train]], [status[split.train]], [components[split.train]]
+    train_ids = X.index[split.train]
+    other = components.max() + 1 if len(components) else 0
+    h = config.data.horizon_months
+    for k in range(1, config.data.history_snapshots + 1):
+        t_k = (pd.Timestamp(as_of) - pd.DateOffset(months=k * h)).date()
+        end = (pd.Timestamp(as_of) - pd.DateOffset(months=(k - 1) * h)).date()
+        X_k = features.build(dataset, t_k, list(X.columns))
+        X_k = X_k[X_k.index.isin(train_ids)]
+        if X_k.empty:
+            break
+        s_k = label_status(dataset, X_k.index, t_k)
+        keep = (s_k != POSITIVE).to_numpy()
+        fresh = new_positives(dataset, X_k.index, t_k, end).to_numpy() == 1
+        s_k = s_k.where(~fresh, np.int8(POSITIVE))
+        frames.append(X_k[keep])
+        statuses.append(s_k[keep])
+        groups.append(components.reindex(X_k.index[keep]).fillna(other).astype("int64"))
+        log.info("snapshot %s: %d businesses, %d new positives", t_k, int(keep.sum()), int(fresh[keep].sum()))
+    return pd.concat(frames), pd.concat(statuses), pd.concat(groups)
+
+
+class _Stage:
+    """A first-stage classifier for the PU strategies: the pipeline, fitted without early stopping."""
+
+    def __init__(self, pipeline: Any, categorical: list[str]) -> None:
+        self.pipeline = pipeline
+        self.categorical = categorical
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Stage:
+        fit_pipeline(self.pipeline, X, y, categorical=self.categorical)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.pipeline.predict_proba(X))
