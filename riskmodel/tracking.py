@@ -38,6 +38,8 @@ def experiment_id(name: str) -> str:
     """Id of the MLflow experiment ``name``, created (with the fixed artifact root) when new."""
     import mlflow
 
+    # MLflow's download progress bars would interleave with riskmodel's own terminal output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri()
     if uri.startswith("sqlite:///"):
         home().mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ explained; with a few hundred positives, shallow regularised trees also generali
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +36,7 @@ DEFAULT_LGBM: dict[str, Any] = {
     "reg_lambda": 10.0,
     "early_stopping_rounds": 50,
 }
+_NEW_EVAL_API = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
 # Fixed for reproducibility: identical data, config and seed give an identical model file.
 _FIXED = {"deterministic": True, "force_row_wise": True, "verbose": -1, "n_jobs": 2}
 
@@ -83,8 +85,11 @@ def fit_pipeline(pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray, weight: np.
                               "categorical_feature": [c for c in categorical if c in Xt.columns] or "auto"}
     if X_valid is not None and y_valid is not None and patience and 0 < int(np.sum(y_valid)) < len(y_valid):
         Xv = pre.transform(X_valid) if len(pre.steps) else X_valid
-        kwargs.update(eval_set=[(Xv, y_valid)], eval_metric="binary_logloss",
-                      eval_sample_weight=None if w_valid is None else [w_valid],
+        if _NEW_EVAL_API:
+            kwargs.update(eval_X=(Xv,), eval_y=(y_valid,))
+        else:  # LightGBM < 4.7
+            kwargs.update(eval_set=[(Xv, y_valid)])
+        kwargs.update(eval_metric="binary_logloss", eval_sample_weight=None if w_valid is None else [w_valid],
                       callbacks=[lgb.early_stopping(patience, first_metric_only=True, verbose=False)])
     pipeline[-1].fit(Xt, y, **kwargs)
     return pipeline

@@ -168,7 +168,7 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
         signature = infer_signature(fm.X.iloc[:100], fm.bundle.predict(fm.X.iloc[:100]).reset_index(drop=True))
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).resolve().parent.parent / "_pyfunc_entry.py"),
-            artifacts={"bundle": str(bundle_dir)}, signature=signature,
+            artifacts={"bundle": str(bundle_dir)}, signature=signature, input_example=fm.X.iloc[:3],
             pip_requirements=["lightgbm", "pandas", "numpy", "scikit-learn", "mlflow"],
             registered_model_name=MODEL_NAME if register else None)
         version = str(info.registered_model_version) if register and info.registered_model_version else None
