@@ -146,21 +146,35 @@ def contract(
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Folder for the demo's data and outputs.")] = Path("riskmodel-demo"),
-    businesses: Annotated[int, typer.Option(min=100, help="Businesses in the synthetic world.")] = 10_000,
+    businesses: Annotated[int, typer.Option(min=100, help="Businesses in the synthetic world.")] = 20_000,
+    train_model: Annotated[bool, typer.Option("--train/--no-train", help="Train and register a model.")] = True,
 ) -> None:
-    """Run the main job end to end on the embedded default: a synthetic world, checked against the contract."""
+    """Run the main job end to end on the embedded default: synthetic world, contract check, training in MLflow."""
+    from riskmodel.config import load_config
+    from riskmodel.registry import promote as run_promotion
     from riskmodel.synth import SynthConfig, generate
+    from riskmodel.tracking import tracking_uri
+    from riskmodel.training.track import train as run_training
 
     data_dir = workdir / "synth"
-    console.print(f"1/2 Generating a synthetic world of {businesses:,} businesses into {data_dir}")
+    steps = 3 if train_model else 2
+    console.print(f"1/{steps} Generating a synthetic world of {businesses:,} businesses into {data_dir}")
     generate(data_dir, SynthConfig(businesses=businesses, seed=0))
-    console.print("2/2 Checking it against the data contract")
+    console.print(f"2/{steps} Checking it against the data contract")
     dataset = validate_dataset(data_dir)
     console.print(_summary_table(dataset))
     if not dataset.is_clean:
         console.print(_problems_table(dataset, 50))
         raise typer.Exit(EXIT_PROBLEMS)
-    console.print("[green]Demo complete: the synthetic world meets the contract.[/green] "
+    if train_model:
+        console.print(f"3/{steps} Training the default experiment (MLflow store: {tracking_uri()})")
+        result = run_training(data_dir, load_config())
+        keys = ["pr_auc", "roc_auc", "precision_at_100", "recall_at_top_1pct", "brier", "positives", "businesses"]
+        console.print(_measures_table("Evaluation set", {k: result.metrics.get(k, float("nan")) for k in keys}))
+        promotion = run_promotion(data_dir)
+        console.print(f"riskmodel version {result.model_version} is challenger"
+                      + (" and champion" if promotion.promoted else "") + "; browse runs with: riskmodel ui")
+    console.print("[green]Demo complete.[/green] "
                   "(The bundled hand-made example: riskmodel validate on riskmodel/data/example.)")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -248,8 +249,8 @@ def _convert(value: Any, annotation: Any, where: str) -> Any:
             raise ConfigError(f"{where} must be a list, got {value!r}", key=where, value=value)
         return tuple(str(v) for v in value)
     if kind in ("int", "float"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where} must be a number, got {value!r}", key=where, value=value)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise ConfigError(f"{where} must be a finite number, got {value!r}", key=where, value=value)
         if kind == "int" and float(value) != int(value):
             raise ConfigError(f"{where} must be a whole number, got {value!r}", key=where, value=value)
         return int(value) if kind == "int" else float(value)
@@ -267,6 +268,11 @@ def _section(cls: type, raw: Mapping[str, Any], where: str) -> Any:
     if unknown:
         raise ConfigError(f"unknown key {where}.{unknown[0]}; allowed: {', '.join(allowed)}",
                           key=f"{where}.{unknown[0]}", allowed=allowed)
+    required = [f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    absent = [name for name in required if name not in raw]
+    if absent:
+        raise ConfigError(f"{where}.{absent[0]} is required", key=f"{where}.{absent[0]}", allowed=allowed)
     return cls(**{k: _convert(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
 
 
@@ -303,6 +309,11 @@ def _check(config: ExperimentConfig) -> ExperimentConfig:
                        ("pu.spy_share", pu.spy_share), ("pu.spy_quantile", pu.spy_quantile)):
         if not 0 < value < 1:
             raise ConfigError(f"{key} must be between 0 and 1, got {value}", key=key, value=value)
+    for key, value in (("pu.unlabelled_weight", pu.unlabelled_weight),
+                       ("pu.known_negative_weight", pu.known_negative_weight),
+                       ("pu.positive_weight", pu.positive_weight)):
+        if value <= 0:
+            raise ConfigError(f"{key} must be positive, got {value}", key=key, value=value)
     if split.tuning_share + split.evaluation_share >= 1:
         raise ConfigError("split.tuning_share + split.evaluation_share must leave a share for training",
                           key="split", value=[split.tuning_share, split.evaluation_share])

@@ -22,14 +22,19 @@ def home() -> Path:
     return Path(os.environ.get("RISKMODEL_HOME") or Path.home() / ".riskmodel").expanduser().resolve()
 
 
+def _default_uri() -> str:
+    return f"sqlite:///{home() / 'mlflow.db'}"
+
+
 def tracking_uri() -> str:
     """``MLFLOW_TRACKING_URI`` when set, else the sqlite store in :func:`home`."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home() / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or _default_uri()
 
 
 def artifact_root() -> str | None:
     """Artifact root for new experiments in the default store; None when a tracking server decides."""
-    if os.environ.get("MLFLOW_TRACKING_URI"):
+    # MLflow's set_tracking_uri exports MLFLOW_TRACKING_URI, so compare with the default rather than test for it.
+    if tracking_uri() != _default_uri():
         return None
     return (home() / "mlartifacts").as_uri()
 

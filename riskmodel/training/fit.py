@@ -193,7 +193,9 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
                                    "fitted_on": "tuning set: businesses unlabelled at the training date, "
                                                 "positives labelled in the validation window"}
     else:
-        x_cal, y_cal = np.array([-50.0, 50.0]), np.array([0.0, 1.0])
+        # The model's own probability: a dense grid of the logistic map, so min_score bands are exact enough.
+        x_cal = np.linspace(-20.0, 20.0, 4001)
+        y_cal = 1.0 / (1.0 + np.exp(-x_cal))
     bundle = ModelBundle(booster, metadata)
     probability = bundle.calibrate(log_odds)
     bands = bands_from_config(config.bands, log_odds[split.tuning], x_cal, y_cal)

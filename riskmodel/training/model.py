@@ -133,11 +133,20 @@ def bands_from_config(bands: Sequence[Band], log_odds: np.ndarray, x: np.ndarray
         if band.top_share is not None:
             threshold = float(np.quantile(log_odds, 1 - band.top_share)) if len(log_odds) else float("inf")
         else:
-            # The lowest log-odds whose calibrated probability reaches min_score.
-            reach = np.flatnonzero(y >= float(band.min_score or 0.0))
-            threshold = float(x[reach[0]]) if len(reach) else float("inf")
+            # The lowest log-odds whose calibrated probability reaches min_score; the map is linear between knots.
+            m = float(band.min_score or 0.0)
+            reach = np.flatnonzero(y >= m)
+            if not len(reach):
+                threshold = float("inf")
+            elif reach[0] == 0:
+                threshold = float("-inf")
+            else:
+                i = int(reach[0])
+                threshold = float(x[i - 1] + (m - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
         if out:
             threshold = min(threshold, out[-1].min_log_odds)
-        out.append(FittedBand(band.name, threshold, float(np.interp(threshold, x, y)) if len(x) else float("nan")))
+        score = float(np.interp(threshold, x, y)) if len(x) and np.isfinite(threshold) else float(
+            y[0] if threshold < 0 and len(y) else (y[-1] if len(y) else np.nan))
+        out.append(FittedBand(band.name, threshold, score))
     out.append(FittedBand(bands[-1].name, float("-inf"), 0.0))
     return out

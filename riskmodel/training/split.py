@@ -111,11 +111,16 @@ def network_components(dataset: Dataset, index: pd.Index, as_of: dt.date, max_li
         owner_is_business = own[own["owner_id"].isin(index)]
         pairs.append(pd.DataFrame({"business": owner_is_business["company_number"],
                                    "entity": "b:" + owner_is_business["owner_id"]}))
+    # Every business links to itself, so that it has a component even without officers or owners.
     pairs.append(pd.DataFrame({"business": index.to_numpy(), "entity": "b:" + index.astype(str).to_numpy()}))
     links = pd.concat(pairs, ignore_index=True).drop_duplicates()
     links = links[links["business"].isin(index)]
     degree = links.groupby("entity")["business"].transform("size")
-    links = links[(degree <= max_link_degree) | links["entity"].str.startswith("b:")]
+    # A holding company owning more than max_link_degree businesses chains them no more than an agent would; the
+    # self-link (entity = the business itself) always stays.
+    own_link = links["entity"].to_numpy() == ("b:" + links["business"].astype(str)).to_numpy()
+    links = links[(degree.to_numpy() <= max_link_degree + 1) & (links["entity"].str.startswith("b:").to_numpy())
+                  | (degree.to_numpy() <= max_link_degree) | own_link]
     business_pos = pd.Series(np.arange(len(index)), index=index)
     b = business_pos.reindex(links["business"]).to_numpy()
     e_codes, _ = pd.factorize(links["entity"])

@@ -1,0 +1,64 @@
+"""Benchmark training: wall time and peak memory at 100k and 1M businesses (run on demand, not a test).
+
+Each size runs in a fresh subprocess that loads a synthetic world and fits the default experiment exactly as
+``riskmodel train`` does (``fit_model``; MLflow logging is excluded). Reported separately: loading, feature building
+(training date plus history snapshots) and model fitting (PU training set, early stopping, refit), the target
+being fitting 1,000,000 businesses within 15 minutes on 2 cores. Peak RSS is the child's ``ru_maxrss`` (the whole
+job, features included). Worlds are generated first (not timed) or reused from ``--workdir``. Usage::
+
+    python benchmarks/bench_train.py --sizes 100000 1000000 --workdir /tmp/synth-bench [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CHILD = """
+import json, resource, sys, time
+from riskmodel.config import load_config
+from riskmodel.contract import load_dataset
+from riskmodel.training.fit import fit_model
+t0 = time.perf_counter()
+ds = load_dataset(sys.argv[1])
+t1 = time.perf_counter()
+fm = fit_model(ds, load_config(overrides=sys.argv[2:]))
+t2 = time.perf_counter()
+t = fm.timings
+print(json.dumps({"load_s": t1 - t0, "features_s": t["features_seconds"] + t["history_features_seconds"],
+                  "fit_s": t["fit_seconds"], "total_s": t2 - t0, "businesses": len(fm.X),
+                  "training_rows": fm.pu_info["positives"] + fm.pu_info["known_negatives"] + fm.pu_info["unlabelled"],
+                  "trees": fm.metrics["trees"], "explanations_per_second": fm.metrics["explanations_per_second"],
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    results = []
+    for size in args.sizes:
+        folder = args.workdir / f"n{size}"
+        if not (folder / "dataset.json").exists():
+            from riskmodel.synth import SynthConfig, generate
+
+            generate(folder, SynthConfig(businesses=size, seed=0))
+        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), *args.overrides], capture_output=True,
+                             text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        result = {"size": size, **json.loads(out.stdout.strip().splitlines()[-1])}
+        results.append(result)
+        print(json.dumps(result), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
