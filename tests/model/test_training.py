@@ -75,6 +75,19 @@ def test_run_records_what_the_issue_asks_for(trained: TrainResult, world: Path, 
     assert str(version.version) == trained.model_version
     # The store sits at the documented absolute path, not in the working directory.
     assert (store / "mlflow.db").is_file()
+    assert run.info.artifact_uri.startswith((store / "mlartifacts").as_uri())
+    assert not (Path.cwd() / "mlruns").exists()
+
+
+def test_model_ranks_true_cases_well_above_chance(trained: TrainResult, world: Path) -> None:
+    # Minimum functionality against the synthetic truth, on businesses never seen in training.
+    fm = trained.fitted
+    truth = pd.read_parquet(world / "_truth" / "businesses.parquet", columns=["company_number", "infiltrated"])
+    y = truth.set_index("company_number")["infiltrated"].reindex(fm.X.index).fillna(False).astype(int).to_numpy()
+    held_out = fm.split.evaluation | fm.split.tuning
+    from sklearn.metrics import average_precision_score
+
+    assert average_precision_score(y[held_out], fm.log_odds[held_out]) > 2 * y[held_out].mean()
 
 
 def test_model_loads_by_alias_and_from_an_export_with_identical_scores(trained: TrainResult, tmp_path: Path) -> None:
