@@ -70,7 +70,7 @@ def test_default_file_loads_with_the_documented_values() -> None:
     assert config.split == SplitConfig(tuning_share=0.3, evaluation_share=0.3, early_stopping_share=0.2,
                                        max_link_degree=50)
     assert config.pu.strategy == "weighted-negative"
-    assert (config.pu.unlabelled_weight, config.pu.known_negative_weight, config.pu.positive_weight) == (1.0, 3.0, 1.0)
+    assert (config.pu.unlabelled_weight, config.pu.known_negative_weight, config.pu.positive_weight) == (1.0, 1.0, 5.0)
     assert config.calibration == CalibrationConfig("isotonic")
     assert [b.name for b in config.bands] == ["high", "medium", "low"]
     assert config.bands == (Band("high", top_share=0.01), Band("medium", top_share=0.05), Band("low"))
