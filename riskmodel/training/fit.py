@@ -187,20 +187,20 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     }
     bundle = ModelBundle(booster, metadata)
     log_odds = bundle.log_odds(X)
+    # Calibration and bands are fixed from the model's log-odds, then written into the bundle's own metadata.
     if config.calibration.method == "isotonic":
         x_cal, y_cal = fit_isotonic(log_odds[split.tuning], y_tune)
-        metadata["calibration"] = {"method": "isotonic", "x": x_cal.tolist(), "y": y_cal.tolist(),
-                                   "fitted_on": "tuning set: businesses unlabelled at the training date, "
-                                                "positives labelled in the validation window"}
+        bundle.metadata["calibration"] = {"method": "isotonic", "x": x_cal.tolist(), "y": y_cal.tolist(),
+                                          "fitted_on": "tuning set: businesses unlabelled at the training date, "
+                                                       "positives labelled in the validation window"}
     else:
         # The model's own probability: a dense grid of the logistic map, so min_score bands are exact enough.
         x_cal = np.linspace(-20.0, 20.0, 4001)
         y_cal = 1.0 / (1.0 + np.exp(-x_cal))
-    bundle = ModelBundle(booster, metadata)
     probability = bundle.calibrate(log_odds)
     bands = bands_from_config(config.bands, log_odds[split.tuning], x_cal, y_cal)
-    metadata["bands"] = [{"name": b.name, "min_log_odds": b.min_log_odds, "min_score": b.min_score} for b in bands]
-    bundle = ModelBundle(booster, metadata)
+    bundle.metadata["bands"] = [{"name": b.name, "min_log_odds": b.min_log_odds, "min_score": b.min_score}
+                                for b in bands]
     ev_mask, y_all = split.evaluation, y_future.to_numpy()
     measures = ev.metrics(y_all[ev_mask], log_odds[ev_mask], probability[ev_mask])
     band_of = bundle.band(log_odds)

@@ -116,11 +116,11 @@ def network_components(dataset: Dataset, index: pd.Index, as_of: dt.date, max_li
     links = pd.concat(pairs, ignore_index=True).drop_duplicates()
     links = links[links["business"].isin(index)]
     degree = links.groupby("entity")["business"].transform("size")
-    # A holding company owning more than max_link_degree businesses chains them no more than an agent would; the
-    # self-link (entity = the business itself) always stays.
-    own_link = links["entity"].to_numpy() == ("b:" + links["business"].astype(str)).to_numpy()
-    links = links[(degree.to_numpy() <= max_link_degree + 1) & (links["entity"].str.startswith("b:").to_numpy())
-                  | (degree.to_numpy() <= max_link_degree) | own_link]
+    # A holding company owning more than max_link_degree businesses chains them no more than an agent would (its
+    # degree counts its own self-link, hence the +1); every self-link stays.
+    is_self = links["entity"].to_numpy() == ("b:" + links["business"].astype(str)).to_numpy()
+    limit = np.where(links["entity"].str.startswith("b:").to_numpy(), max_link_degree + 1, max_link_degree)
+    links = links[is_self | (degree.to_numpy() <= limit)]
     business_pos = pd.Series(np.arange(len(index)), index=index)
     b = business_pos.reindex(links["business"]).to_numpy()
     e_codes, _ = pd.factorize(links["entity"])
