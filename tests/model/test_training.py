@@ -204,3 +204,22 @@ def test_model_metadata_is_complete(trained: TrainResult, tmp_path: Path) -> Non
     assert [b["name"] for b in meta["bands"]] == ["high", "medium", "low"]
     assert meta["calibration"]["method"] == "isotonic"
     assert load_bundle(folder).bands[-1][1] == float("-inf")
+
+
+def test_labels_after_the_training_date_never_reach_the_trees(world: Path, tmp_path: Path) -> None:
+    # Leakage check: later labels may only calibrate and evaluate. Dropping them must leave the trees identical,
+    # and the data set must still have such labels for the test to mean anything.
+    config = load_config(overrides=FAST)
+    ds = load_dataset(world)
+    fitted = fit_model(ds, config)
+    labels = pd.read_parquet(world / "labels.parquet")
+    later = pd.to_datetime(labels["labelled_on"]) > pd.Timestamp(fitted.as_of)
+    assert later.sum() > 0
+    cut = tmp_path / "cut"
+    cut.mkdir()
+    for path in world.iterdir():
+        if path.is_file():
+            (cut / path.name).write_bytes(path.read_bytes())
+    labels[~later].to_parquet(cut / "labels.parquet", index=False)
+    refit = fit_model(load_dataset(cut), load_config(overrides=[*FAST, f"data.as_of={fitted.as_of}"]))
+    assert refit.bundle.booster.model_to_string() == fitted.bundle.booster.model_to_string()
