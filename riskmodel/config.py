@@ -137,8 +137,8 @@ class PUConfig:
 
     strategy: str = "weighted-negative"
     unlabelled_weight: float = 1.0
-    known_negative_weight: float = 3.0
-    positive_weight: float = 1.0
+    known_negative_weight: float = 1.0
+    positive_weight: float = 5.0
     spy_share: float = 0.15
     spy_quantile: float = 0.1
     folds: int = 3
