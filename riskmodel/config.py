@@ -29,6 +29,7 @@ __all__ = [
     "ExperimentConfig",
     "FeatureConfig",
     "PUConfig",
+    "SearchConfig",
     "SplitConfig",
     "load_config",
 ]
@@ -158,6 +159,20 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """Optional hyper-parameter search (optuna, ``pip install 'riskmodel[search]'``).
+
+    Parameters
+    ----------
+    trials : int
+        Number of optuna trials; 0 turns the search off. Each trial is an MLflow run nested in the training run,
+        scored on the early-stopping hold-out; the best parameters replace those of ``[model]``.
+    """
+
+    trials: int = 0
+
+
+@dataclass(frozen=True)
 class Band:
     """A risk band: the businesses whose calibrated score reaches a threshold.
 
@@ -181,7 +196,7 @@ class ExperimentConfig:
         MLflow experiment name.
     seed : int
         Seed of every random choice (splits, subsampling, LightGBM); same data, config and seed give the same model.
-    data, features, split, pu, calibration : sections
+    data, features, split, pu, calibration, search : sections
         See their classes.
     model : dict
         LightGBM parameters (scikit-learn API names), plus ``early_stopping_rounds``.
@@ -196,6 +211,7 @@ class ExperimentConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     pu: PUConfig = field(default_factory=PUConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     model: Mapping[str, Any] = field(default_factory=dict)
     bands: tuple[Band, ...] = (Band("high", top_share=0.01), Band("medium", top_share=0.05), Band("low"))
 
@@ -228,7 +244,7 @@ class ExperimentConfig:
 
 
 _SECTIONS: dict[str, type] = {"data": DataConfig, "features": FeatureConfig, "split": SplitConfig, "pu": PUConfig,
-                              "calibration": CalibrationConfig}
+                              "calibration": CalibrationConfig, "search": SearchConfig}
 
 
 def _convert(value: Any, annotation: Any, where: str) -> Any:
@@ -319,6 +335,8 @@ def _check(config: ExperimentConfig) -> ExperimentConfig:
                           key="split", value=[split.tuning_share, split.evaluation_share])
     if pu.folds < 2:
         raise ConfigError(f"pu.folds must be at least 2, got {pu.folds}", key="pu.folds", value=pu.folds)
+    if config.search.trials < 0:
+        raise ConfigError("search.trials cannot be negative", key="search.trials", value=config.search.trials)
     if config.data.history_snapshots < 0:
         raise ConfigError("data.history_snapshots cannot be negative", key="data.history_snapshots",
                           value=config.data.history_snapshots)

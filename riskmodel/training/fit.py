@@ -27,6 +27,7 @@ from riskmodel.errors import RiskmodelError
 from riskmodel.training import evaluate as ev
 from riskmodel.training.model import bands_from_config, fit_isotonic, fit_pipeline, lgbm_params, make_pipeline
 from riskmodel.training.pu import pu_training_set
+from riskmodel.training.search import TrialCallback, search
 from riskmodel.training.split import (
     POSITIVE,
     Split,
@@ -100,7 +101,7 @@ class FittedModel:
 
 
 def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = "", code_version: str = "",
-              X: pd.DataFrame | None = None) -> FittedModel:
+              X: pd.DataFrame | None = None, on_trial: TrialCallback | None = None) -> FittedModel:
     """Train, calibrate and evaluate a model.
 
     Parameters
@@ -113,6 +114,8 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         Recorded in the model metadata.
     X : DataFrame, optional
         Features as of the training date, when already built (benchmarks); built here otherwise.
+    on_trial : callable, optional
+        Called with each hyper-parameter search trial (number, parameters, measures) when ``search.trials > 0``.
 
     Returns
     -------
@@ -160,6 +163,11 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     # Early stopping on held-out training components (their labels), then a refit on every training row with the
     # chosen number of trees: the tuning set's few new positives are kept for calibration.
     stop = _group_sample(tset.groups, config.split.early_stopping_share, config.seed)
+    if config.search.trials > 0:
+        params, best_score = search(params, config.search.trials, X=tset.X, y=tset.y, weight=tset.weight,
+                                    holdout=stop, sector=sector, categorical=categorical, patience=patience,
+                                    seed=config.seed, on_trial=on_trial)
+        tset.info["search_best_holdout_average_precision"] = best_score
     probe = make_pipeline(params, sector)
     fit_pipeline(probe, tset.X[~stop], tset.y[~stop], tset.weight[~stop], categorical=categorical,
                  X_valid=tset.X[stop], y_valid=tset.y[stop], w_valid=tset.weight[stop], patience=patience)
@@ -180,7 +188,7 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         "validation_end": end.isoformat(),
         "extract_date": dataset.extract_date.isoformat() if dataset.extract_date else None,
         "data_sha256": data_sha256, "code_version": code_version or __version__, "config": config.to_dict(),
-        "best_iteration": int(best), "pu": tset.info, "score_meaning": (
+        "best_iteration": int(best), "pu": tset.info, "lightgbm_params": params, "score_meaning": (
             f"calibrated probability that a business unlabelled at the scoring date is confirmed (labelled "
             f"positive) within {config.data.horizon_months} months; log-odds and SHAP values are the model's "
             "raw scale"),

@@ -124,9 +124,15 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
     data_sha = data_sha256(data_dir)
     commit = git_commit()
     code_version = f"{__version__}+{commit}"
-    fm = fit_model(dataset, config, data_sha256=data_sha, code_version=code_version)
     exp_id = experiment_id(config.name)
     with mlflow.start_run(experiment_id=exp_id) as run, tempfile.TemporaryDirectory() as tmp_name:
+
+        def log_trial(number: int, params: dict[str, Any], measures: dict[str, float]) -> None:
+            with mlflow.start_run(experiment_id=exp_id, run_name=f"trial-{number}", nested=True):
+                mlflow.log_params(params)
+                mlflow.log_metrics(measures)
+
+        fm = fit_model(dataset, config, data_sha256=data_sha, code_version=code_version, on_trial=log_trial)
         tmp = Path(tmp_name)
         mlflow.log_params({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in config.flat().items()})
         mlflow.log_params({"train_as_of": fm.as_of.isoformat(), "validation_end": fm.validation_end.isoformat(),
@@ -141,6 +147,10 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
         _log_metrics(mlflow, fm.tuning_metrics, "tuning_")
         _log_metrics(mlflow, {f"{k}": v for k, v in fm.pu_info.items() if isinstance(v, int | float)}, "pu_")
         _log_metrics(mlflow, fm.timings)
+        if config.search.trials:
+            mlflow.log_params({f"chosen.{k}": v for k, v in fm.bundle.metadata["lightgbm_params"].items()
+                               if k in ("num_leaves", "max_depth", "learning_rate", "min_child_samples",
+                                        "colsample_bytree", "reg_lambda")})
         ev = fm.split.evaluation
         y_ev = fm.evaluation_y
         sample = fm.X[ev].iloc[:5000]

@@ -223,3 +223,16 @@ def test_labels_after_the_training_date_never_reach_the_trees(world: Path, tmp_p
     labels[~later].to_parquet(cut / "labels.parquet", index=False)
     refit = fit_model(load_dataset(cut), load_config(overrides=[*FAST, f"data.as_of={fitted.as_of}"]))
     assert refit.bundle.booster.model_to_string() == fitted.bundle.booster.model_to_string()
+
+
+def test_hyper_parameter_search_logs_nested_runs(world: Path, store: Path) -> None:
+    import mlflow
+
+    pytest.importorskip("optuna")
+    result = train(world, load_config(overrides=[*FAST, "name=search", "search.trials=2"]), register=False)
+    children = mlflow.search_runs(experiment_ids=[result.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
+    assert len(children) == 2
+    assert {"params.num_leaves", "metrics.holdout_average_precision"} <= set(children.columns)
+    chosen = mlflow.get_run(result.run_id).data.params
+    assert int(chosen["chosen.num_leaves"]) in set(children["params.num_leaves"].astype(int))
