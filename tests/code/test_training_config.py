@@ -23,7 +23,7 @@ from riskmodel.config import (
 from riskmodel.errors import RiskmodelError
 
 SPLIT_KEYS = ["tuning_share", "evaluation_share", "early_stopping_share", "max_link_degree"]
-TOP_KEYS = ["name", "seed", "data", "features", "split", "pu", "calibration", "model", "bands"]
+TOP_KEYS = ["name", "seed", "data", "features", "split", "pu", "calibration", "search", "model", "bands"]
 
 
 def _write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
@@ -329,7 +329,7 @@ def test_to_dict_and_flat() -> None:
     assert flat["seed"] == 42
     assert flat["bands"] == data["bands"]
     assert "data" not in flat
-    assert len(flat) == 2 + 4 + 3 + 4 + 7 + 1 + len(config.model) + 1
+    assert len(flat) == 2 + 4 + 3 + 4 + 7 + 1 + 1 + len(config.model) + 1
 
 
 @pytest.mark.parametrize("overrides", [
