@@ -171,6 +171,8 @@ def demo(
         result = run_training(data_dir, load_config())
         keys = ["pr_auc", "roc_auc", "precision_at_100", "recall_at_top_1pct", "brier", "positives", "businesses"]
         console.print(_measures_table("Evaluation set", {k: result.metrics.get(k, float("nan")) for k in keys}))
+        console.print("A small world has few businesses labelled after the training date, so these figures are "
+                      "noisy; benchmarks/eval_training.py measures against the synthetic truth.")
         promotion = run_promotion(data_dir)
         console.print(f"riskmodel version {result.model_version} is challenger"
                       + (" and champion" if promotion.promoted else "") + "; browse runs with: riskmodel ui")
