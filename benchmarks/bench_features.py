@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import ensure_world
+
 CHILD = """
 import datetime as dt, json, sys, time
 import features
@@ -37,10 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        folder = args.workdir / f"n{size}"
-        if not (folder / "dataset.json").exists():
-            subprocess.run([sys.executable, "-m", "riskmodel", "synth", "--businesses", str(size), "--out",
-                            str(folder), "--quiet"], check=True, stdout=subprocess.DEVNULL)
+        folder = ensure_world(args.workdir / f"n{size}", size)
         proc = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), args.as_of], stdout=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:

@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import ensure_world
+
 CHILD = """
 import json, resource, sys, time
 from riskmodel.config import load_config
@@ -46,11 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for size in args.sizes:
-        folder = args.workdir / f"n{size}"
-        if not (folder / "dataset.json").exists():
-            from riskmodel.synth import SynthConfig, generate
-
-            generate(folder, SynthConfig(businesses=size, seed=0))
+        folder = ensure_world(args.workdir / f"n{size}", size)
         out = subprocess.run([sys.executable, "-c", CHILD, str(folder), *args.overrides], capture_output=True,
                              text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         result = {"size": size, **json.loads(out.stdout.strip().splitlines()[-1])}

@@ -13,18 +13,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import statistics
 import time
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from _common import ensure_world, print_medians
 from sklearn.metrics import average_precision_score
 
 import features
 from riskmodel.contract import load_dataset
-from riskmodel.synth import SynthConfig, generate
 from riskmodel.synth.baseline import evaluation_targets, naive_counts
 
 
@@ -62,16 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for seed in args.seeds:
-        folder = args.workdir / f"n{args.businesses}-s{seed}"
-        if not (folder / "dataset.json").exists():
-            generate(folder, SynthConfig(businesses=args.businesses, seed=seed))
+        folder = ensure_world(args.workdir / f"n{args.businesses}-s{seed}", args.businesses, seed)
         results.append(evaluate_seed(folder, args.as_of, seed))
         print(json.dumps({"seed": seed, **results[-1]}), flush=True)
-    keys = list(results[0])
-    print(f"\n{'measure':32} " + " ".join(f"seed {s:>4}" for s in args.seeds) + "   median")
-    for key in keys:
-        values = [r.get(key, float("nan")) for r in results]
-        print(f"{key:32} " + " ".join(f"{v:9.3f}" for v in values) + f" {statistics.median(values):8.3f}")
+    print_medians(results, args.seeds)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

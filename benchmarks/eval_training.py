@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from _common import ensure_world, print_medians
 from sklearn.metrics import average_precision_score
 
 from riskmodel.config import load_config
 from riskmodel.contract import load_dataset
-from riskmodel.synth import SynthConfig, generate
 from riskmodel.synth.baseline import naive_counts, naive_vs_truth
 from riskmodel.training.fit import fit_model
 
@@ -76,15 +75,10 @@ def main() -> None:
     args = parser.parse_args()
     results = []
     for seed in args.seeds:
-        folder = args.workdir / f"n{args.businesses}-s{seed}"
-        if not (folder / "dataset.json").exists():
-            generate(folder, SynthConfig(businesses=args.businesses, seed=seed))
+        folder = ensure_world(args.workdir / f"n{args.businesses}-s{seed}", args.businesses, seed)
         results.append(evaluate(folder, args.overrides, seed))
         print(json.dumps({"seed": seed, **results[-1]}), flush=True)
-    print(f"\n{'measure':26} " + " ".join(f"seed {s:>5}" for s in args.seeds) + "    median")
-    for key in results[0]:
-        values = [r[key] for r in results]
-        print(f"{key:26} " + " ".join(f"{v:10.4f}" for v in values) + f" {statistics.median(values):9.4f}")
+    print_medians(results, args.seeds)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 
