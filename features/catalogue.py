@@ -70,8 +70,15 @@ class FeatureSpec:
         """Fill the reason template with a business's value and its comparison.
 
         Shares (features named ``share_...`` or ``..._share_...``) print as percentages, whole numbers without
-        decimals, other numbers with two.
+        decimals, other numbers with two. A missing value gets its own sentence (the template assumes a value).
+        Without a comparison (``peer_share`` None) the template's clause about it is left out.
         """
+        if value is None:
+            return f"No record for {self.name.replace('_', ' ')} by {as_of}; the missing record itself raised the score"
+        template = self.reason
+        if peer_share is None and "{peer_share}" in template:
+            template = template[: template.rfind(";", 0, template.index("{peer_share}"))].rstrip() \
+                if ";" in template[: template.index("{peer_share}")] else template
         share = "" if peer_share is None else f"{peer_share:.0%}"
         if isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
@@ -83,7 +90,7 @@ class FeatureSpec:
                 shown = f"{number:,.2f}"
         else:
             shown = str(value)
-        return self.reason.format(value=shown, as_of=as_of, peer_share=share, peer_group=peer_group)
+        return template.format(value=shown, as_of=as_of, peer_share=share, peer_group=peer_group)
 
 
 def empty_feature() -> pd.Series:
@@ -153,6 +160,9 @@ def catalogue_version(names: list[str] | None = None) -> str:
     names : list of str, optional
         Features to fingerprint (default: every model feature).
     """
+    from features.build import load_families  # registration happens on import of the family modules
+
+    load_families()
     names = feature_set("all") if names is None else names
     digest = hashlib.sha256()
     for name in sorted(names):

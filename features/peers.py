@@ -37,7 +37,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-__all__ = ["QuantileGrid", "SectorRelative"]
+__all__ = ["QuantileGrid", "SectorRelative", "fit_grid", "share_below"]
 
 RATIO_SUFFIX = "_to_sector_median"
 PERCENTILE_SUFFIX = "_sector_percentile"
@@ -87,6 +87,16 @@ def _share_below(grid: QuantileGrid, x: np.ndarray) -> np.ndarray:
     out = np.where(pos == 0, 0.0, np.where(pos == len(points), 1.0, between))
     out = np.where(exact, grid.share_below[np.minimum(pos, len(points) - 1)], out)
     return np.where(np.isnan(x), np.nan, out)
+
+
+def fit_grid(values: np.ndarray, n_quantiles: int = 100) -> QuantileGrid:
+    """Fit a :class:`QuantileGrid` on the non-missing ``values`` (a reference distribution)."""
+    return _grid(np.asarray(values, dtype="float64"), n_quantiles)
+
+
+def share_below(grid: QuantileGrid, x: np.ndarray) -> np.ndarray:
+    """Share of a grid's fitted values strictly lower than each ``x`` (NaN for a missing ``x``)."""
+    return _share_below(grid, np.asarray(x, dtype="float64"))
 
 
 class SectorRelative(TransformerMixin, BaseEstimator):

@@ -15,6 +15,7 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 __all__ = [
     "TABLES",
+    "RiskScorer",
     "DataContractError",
     "Dataset",
     "RiskmodelError",
@@ -22,3 +23,12 @@ __all__ = [
     "load_dataset",
     "validate_dataset",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The scoring function pulls in LightGBM and MLflow; import it only when asked for.
+    if name == "RiskScorer":
+        from riskmodel.scoring import RiskScorer
+
+        return RiskScorer
+    raise AttributeError(f"module 'riskmodel' has no attribute {name!r}")

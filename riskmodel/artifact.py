@@ -34,6 +34,7 @@ __all__ = ["FORMAT_VERSION", "ModelBundle", "ModelIntegrityError", "load_bundle"
 
 FORMAT_VERSION = 1
 MODEL_FILE, METADATA_FILE, CHECKSUM_FILE = "model.txt", "metadata.json", "checksums.sha256"
+CARD_FILE = "model_card.md"  # documentation, not part of the verified model
 
 
 class ModelIntegrityError(RiskmodelError):
@@ -122,11 +123,14 @@ class ModelBundle:
         The trained trees.
     metadata : dict
         See :meth:`save`; must hold ``feature_names``, ``calibration`` and ``bands``.
+    model_card : str, optional
+        The model card (Markdown) written at training time, shipped beside the model files.
     """
 
-    def __init__(self, booster: lgb.Booster, metadata: Mapping[str, Any]) -> None:
+    def __init__(self, booster: lgb.Booster, metadata: Mapping[str, Any], model_card: str | None = None) -> None:
         self.booster = booster
         self.metadata = dict(metadata)
+        self.model_card = model_card
         peers = self.metadata.get("sector_relative")
         self.peers = peers_from_dict(peers) if peers else None
 
@@ -216,7 +220,11 @@ class ModelBundle:
                                          encoding="utf-8")
         sums = "".join(f"{sha256_file(tmp / name)}  {name}\n" for name in (MODEL_FILE, METADATA_FILE))
         (tmp / CHECKSUM_FILE).write_text(sums, encoding="utf-8")
-        for name in (MODEL_FILE, METADATA_FILE, CHECKSUM_FILE):
+        names = [MODEL_FILE, METADATA_FILE, CHECKSUM_FILE]
+        if self.model_card:
+            (tmp / CARD_FILE).write_text(self.model_card, encoding="utf-8")
+            names.append(CARD_FILE)
+        for name in names:
             os.replace(tmp / name, folder / name)
         tmp.rmdir()
         return folder
@@ -264,4 +272,5 @@ def load_bundle(folder: str | Path) -> ModelBundle:
         raise ModelIntegrityError(f"model format {metadata.get('format_version')} is not supported (expected "
                                   f"{FORMAT_VERSION})", folder=str(folder))
     booster = lgb.Booster(model_file=str(folder / MODEL_FILE))
-    return ModelBundle(booster, metadata)
+    card = folder / CARD_FILE
+    return ModelBundle(booster, metadata, card.read_text(encoding="utf-8") if card.is_file() else None)

@@ -337,6 +337,47 @@ def train(
 
 
 @app.command()
+def score(
+    data_dir: Annotated[Path, typer.Argument(
+        exists=True, file_okay=False, dir_okay=True, metavar="DATA_DIR", help="Folder of contract tables.")],
+    out: Annotated[Path, typer.Option(help="Output folder (scores, quarantine, manifest, report).")],
+    model: Annotated[str, typer.Option(help="MLflow model URI or exported model folder.")
+                     ] = "models:/riskmodel@champion",
+    as_of: Annotated[str | None, typer.Option(help="Scoring date YYYY-MM-DD (default: the extract date).")] = None,
+    explain: Annotated[str, typer.Option(help="Reasons for: all, flagged (above the lowest band) or none.")] = "all",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted job from its last chunk.")
+                      ] = False,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Businesses per chunk.")] = 20_000,
+    top: Annotated[int, typer.Option(min=1, help="Businesses shown in detail in the report.")] = 50,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Score every business of DATA_DIR: ranked scores with reasons, quarantine, manifest and an HTML report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from riskmodel.scoring.batch import run_score_job
+    from riskmodel.scoring.core import EXPLAIN_MODES
+
+    if explain not in EXPLAIN_MODES:
+        err_console.print(f"--explain must be one of {', '.join(EXPLAIN_MODES)}, got {explain!r}")
+        raise typer.Exit(EXIT_USAGE)
+    when = _parse_date("--as-of", as_of)
+    with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("chunks", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_score_job(data_dir, model, out, as_of=when, explain=explain, resume=resume,
+                               chunk_size=chunk_size, top_n=top, progress=progress)
+    if not quiet:
+        m = result.manifest
+        console.print(f"scored {m['businesses_scored']:,} businesses as of {m['as_of']} with riskmodel version "
+                      f"{m['model']['version']}: " + ", ".join(f"{k} {v:,}" for k, v in m["bands"].items()))
+        console.print(f"wrote {out}/scores.parquet, scores.csv, quarantine.csv, report.html, manifest.json")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -23,7 +23,8 @@ from riskmodel.artifact import ModelBundle, load_bundle
 from riskmodel.errors import RiskmodelError
 from riskmodel.tracking import tracking_uri
 
-__all__ = ["MODEL_NAME", "PromotionResult", "RegistryError", "export_model", "load_model", "promote"]
+__all__ = ["MODEL_NAME", "PromotionResult", "RegistryError", "export_model", "load_model", "promote",
+           "resolve_version"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,18 @@ def load_model(model: str | Path) -> ModelBundle:
         return load_bundle(Path(text))
     with tempfile.TemporaryDirectory() as tmp:
         return load_bundle(_download(text, Path(tmp)))
+
+
+def resolve_version(model: str | Path) -> str:
+    """Return the version a model reference names: its registry version, or the folder name."""
+    text = str(model)
+    if text.startswith(f"models:/{MODEL_NAME}"):
+        ref = text.removeprefix(f"models:/{MODEL_NAME}").lstrip("@/")
+        version = _version_of(ref)
+        if version is None:
+            raise RegistryError(f"no version of {MODEL_NAME} is called {ref!r}", model=text)
+        return str(version.version)
+    return Path(text).name if "://" not in text else text
 
 
 def _version_of(alias_or_version: str) -> Any:

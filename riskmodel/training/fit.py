@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 import features
+from features.peers import fit_grid
 from riskmodel import __version__
 from riskmodel.artifact import ModelBundle, peers_to_dict
 from riskmodel.config import ExperimentConfig
@@ -192,6 +193,14 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
             f"calibrated probability that a business unlabelled at the scoring date is confirmed (labelled "
             f"positive) within {config.data.horizon_months} months; log-odds and SHAP values are the model's "
             "raw scale"),
+    }
+    # Reference distributions for the reason texts ("N% of businesses had a lower value"), from training rows.
+    reference = X[split.train]
+    metadata["reference"] = {
+        "group": "businesses at the training date",
+        "grids": {name: [part.tolist() for part in fit_grid(reference[name].to_numpy(dtype="float64",
+                                                                                   na_value=np.nan), 50)]
+                  for name in names},
     }
     bundle = ModelBundle(booster, metadata)
     log_odds = bundle.log_odds(X)

@@ -174,11 +174,21 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
             mlflow.log_artifact(str(tmp / name), "evaluation")
         (tmp / "config.json").write_text(json.dumps(config.to_dict(), indent=1), encoding="utf-8")
         mlflow.log_artifact(str(tmp / "config.json"))
+        # The card travels with the model (exports, scoring reports); the registry version is not known yet.
+        fm.bundle.model_card = model_card(card_inputs(fm, run_id=run.info.run_id, version=None,
+                                                      code_version=code_version,
+                                                      data_source=dataset.source or data_dir.name, data_sha=data_sha))
         bundle_dir = fm.bundle.save(tmp / "bundle")
-        signature = infer_signature(fm.X.iloc[:100], fm.bundle.predict(fm.X.iloc[:100]).reset_index(drop=True))
+        from riskmodel.scoring.core import Scorer
+
+        example = fm.X.iloc[:100].reset_index()
+        example_out = Scorer(fm.bundle).score_frame(fm.X.iloc[:100], fm.as_of.isoformat()).drop(
+            columns=["company_name"])
+        signature = infer_signature(example, example_out,
+                                    params={"as_of": fm.as_of.isoformat(), "explain": "all", "model_version": ""})
         info = mlflow.pyfunc.log_model(
             name="model", python_model=str(Path(__file__).resolve().parent.parent / "_pyfunc_entry.py"),
-            artifacts={"bundle": str(bundle_dir)}, signature=signature, input_example=fm.X.iloc[:3],
+            artifacts={"bundle": str(bundle_dir)}, signature=signature, input_example=example.iloc[:3],
             pip_requirements=["lightgbm", "pandas", "numpy", "scikit-learn", "mlflow"],
             registered_model_name=MODEL_NAME if register else None)
         version = str(info.registered_model_version) if register and info.registered_model_version else None

@@ -8,12 +8,12 @@ promotion and the command line.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from support_model import FAST
 from typer.testing import CliRunner
 
 import features
@@ -21,34 +21,9 @@ from riskmodel.artifact import ModelIntegrityError, load_bundle
 from riskmodel.config import load_config
 from riskmodel.contract import load_dataset
 from riskmodel.registry import RegistryError, export_model, load_model, promote
-from riskmodel.synth import SynthConfig, generate
 from riskmodel.tracking import data_sha256
 from riskmodel.training.fit import fit_model, protected_columns
 from riskmodel.training.track import TrainResult, train
-
-FAST = ["data.history_snapshots=1", "model.n_estimators=60", "model.early_stopping_rounds=10"]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("world") / "synth"
-    generate(folder, SynthConfig(businesses=10_000, seed=5))
-    return folder
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    home = tmp_path_factory.mktemp("riskmodel-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RISKMODEL_HOME", str(home))
-        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        mp.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-        yield home
-
-
-@pytest.fixture(scope="module")
-def trained(world: Path, store: Path) -> TrainResult:
-    return train(world, load_config(overrides=[*FAST, "name=test"]))
 
 
 def test_run_records_what_the_issue_asks_for(trained: TrainResult, world: Path, store: Path) -> None:
@@ -92,7 +67,7 @@ def test_model_ranks_true_cases_well_above_chance(trained: TrainResult, world: P
 
 def test_model_loads_by_alias_and_from_an_export_with_identical_scores(trained: TrainResult, tmp_path: Path) -> None:
     X = trained.fitted.X.iloc[:500]
-    by_alias = load_model("models:/riskmodel@challenger")
+    by_alias = load_model(f"models:/riskmodel/{trained.model_version}")
     folder = export_model("challenger", tmp_path / "models")
     assert folder.name == f"riskmodel-{trained.model_version}"
     exported = load_model(folder)
@@ -106,10 +81,13 @@ def test_model_loads_by_alias_and_from_an_export_with_identical_scores(trained: 
 def test_pyfunc_is_a_thin_adapter(trained: TrainResult) -> None:
     import mlflow
 
-    model = mlflow.pyfunc.load_model("models:/riskmodel@challenger")
+    from riskmodel.scoring.core import Scorer
+
+    model = mlflow.pyfunc.load_model(f"models:/riskmodel/{trained.model_version}")
     X = trained.fitted.X.iloc[:200]
-    out = model.predict(X)
-    pd.testing.assert_frame_equal(out, trained.fitted.bundle.predict(X).reset_index(drop=True))
+    out = model.predict(X.reset_index(), params={"as_of": "2025-06-30", "model_version": trained.model_version})
+    expected = Scorer(trained.fitted.bundle, str(trained.model_version)).score_frame(X, "2025-06-30")
+    pd.testing.assert_frame_equal(out, expected.drop(columns=["company_name"]))
 
 
 @pytest.mark.parametrize("target", ["model.txt", "metadata.json"])

@@ -1,0 +1,225 @@
+"""``riskmodel score``: the batch job that licensing officers run, written chunk by chunk and resumable.
+
+Outputs (in ``OUT_DIR``): ``scores.parquet`` and ``scores.csv`` (one row per business, ranked), ``quarantine.csv``
+(every input row that could not be used, and every business not scored, with the reason), ``report.html`` and,
+last, ``manifest.json``. Scoring runs in chunks of businesses; each finished chunk is saved under
+``OUT_DIR/.partial/`` by an atomic rename, so an interrupted job resumes from its last finished chunk with
+``resume=True`` and produces the same files. Every final file is written under a temporary name and renamed into
+place: a file with its final name is always complete, and ``manifest.json`` appears only when the job is done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import features
+from riskmodel import __version__
+from riskmodel.contract import load_dataset
+from riskmodel.errors import RiskmodelError
+from riskmodel.registry import load_model, resolve_version
+from riskmodel.scoring.core import MAX_REASONS, Scorer
+from riskmodel.scoring.report import write_report
+from riskmodel.tracking import data_sha256
+
+__all__ = ["JobResult", "run_score_job"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """Where a finished job wrote its outputs, and its manifest."""
+
+    out: Path
+    manifest: dict[str, Any]
+
+
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.DataFrame:
+    """Businesses in the companies file that were not scored, with the reason."""
+    rows = []
+    quarantined = dataset.quarantine.get("companies")
+    if quarantined is not None and len(quarantined):
+        for _, row in quarantined.iterrows():
+            rows.append({"company_number": row.get("company_number"), "reason": "company row quarantined: "
+                         + str(row.get("quarantine_reasons"))})
+    comp = dataset["companies"]
+    later = comp[~comp["company_number"].isin(scored)]
+    for number, created in zip(later["company_number"], later["date_of_creation"], strict=True):
+        rows.append({"company_number": number, "reason": f"did not exist on {as_of} (created {created.date()})"})
+    return pd.DataFrame(rows, columns=["company_number", "reason"])
+
+
+def _quarantine_frame(dataset: Any, rejected: pd.DataFrame) -> pd.DataFrame:
+    parts = []
+    for table, frame in dataset.quarantine.items():
+        if len(frame):
+            parts.append(pd.DataFrame({"table": table, "source_row": frame["source_row"].to_numpy(),
+                                       "company_number": frame.get("company_number", pd.Series(
+                                           [None] * len(frame))).to_numpy(),
+                                       "reason": frame["quarantine_reasons"].astype(str).to_numpy()}))
+    for table in dataset.rejected_tables:
+        parts.append(pd.DataFrame({"table": [table], "source_row": [None], "company_number": [None],
+                                   "reason": ["whole table rejected (see riskmodel validate)"]}))
+    not_scored = rejected[~rejected["reason"].str.startswith("company row quarantined")]
+    if len(not_scored):
+        parts.append(pd.DataFrame({"table": "companies", "source_row": None,
+                                   "company_number": not_scored["company_number"].to_numpy(),
+                                   "reason": "business not scored: " + not_scored["reason"]}))
+    columns = ["table", "source_row", "company_number", "reason"]
+    return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+
+
+def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, as_of: dt.date | None = None,
+                  explain: str = "all", resume: bool = False, chunk_size: int = 20_000, top_n: int = 50,
+                  progress: Progress | None = None) -> JobResult:
+    """Score every business of a data set and write the officers' outputs.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        A data set written to the contract (labels not needed).
+    model : str or Path
+        ``models:/riskmodel@champion`` (or another MLflow URI) or an exported model folder.
+    out : str or Path
+        Output folder.
+    as_of : date, optional
+        Date the scores describe; default the data set's extract date.
+    explain : {"all", "flagged", "none"}
+        Which businesses get reasons.
+    resume : bool
+        Continue an interrupted job in ``out`` from its last finished chunk.
+    chunk_size : int
+        Businesses per chunk.
+    top_n : int
+        Businesses shown in detail in the report.
+    progress : callable, optional
+        Called with (chunks done, chunks in total).
+
+    Returns
+    -------
+    JobResult
+
+    Raises
+    ------
+    RiskmodelError
+        If ``resume`` is asked for a job with other inputs or settings, or the inputs cannot be used.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    out = Path(out)
+    data_dir = Path(data_dir)
+    bundle = load_model(model)
+    version = resolve_version(model)
+    scorer = Scorer(bundle, version)
+    dataset = load_dataset(data_dir)
+    when = as_of or dataset.extract_date
+    if when is None:
+        raise RiskmodelError("the data set has no extract date: give --as-of", field="as_of")
+    model_sha = bundle.metadata["files"]["model.txt"]
+    job = {"data_sha256": data_sha256(data_dir), "model_sha256": model_sha, "as_of": when.isoformat(),
+           "explain": explain, "chunk_size": int(chunk_size), "model_version": version}
+    timings["load_seconds"] = time.perf_counter() - start
+    partial = out / ".partial"
+    job_file = partial / "job.json"
+    if resume and job_file.exists():
+        previous = json.loads(job_file.read_text(encoding="utf-8"))
+        if previous != job:
+            changed = sorted(k for k in job if previous.get(k) != job[k])
+            raise RiskmodelError(f"cannot resume: the job in {out} was started with other {', '.join(changed)}",
+                                 changed=changed)
+    elif partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
+    for name in ("manifest.json",):  # an older finished job's manifest must not vouch for this one
+        (out / name).unlink(missing_ok=True)
+
+    start = time.perf_counter()
+    X = features.build(dataset, when, bundle.feature_names).sort_index()
+    timings["features_seconds"] = time.perf_counter() - start
+    names = dataset["companies"].drop_duplicates("company_number").set_index("company_number")["company_name"]
+
+    start = time.perf_counter()
+    n_chunks = max(1, -(-len(X) // int(chunk_size)))
+    for i in range(n_chunks):
+        part = partial / f"part-{i:05d}.parquet"
+        if not part.exists():
+            chunk = X.iloc[i * chunk_size:(i + 1) * chunk_size]
+            frame = scorer.score_frame(chunk, when.isoformat(), explain=explain, names=names)
+            tmp = part.with_name(f".{part.name}.tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, part)  # a part with its final name is always complete
+        if progress is not None:
+            progress(i + 1, n_chunks)
+    timings["scoring_seconds"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    parts = [pd.read_parquet(partial / f"part-{i:05d}.parquet") for i in range(n_chunks)]
+    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    order = np.lexsort((scores["company_number"].to_numpy(), -scores["log_odds"].to_numpy()))
+    scores = scores.iloc[order].reset_index(drop=True)
+    scores.insert(2, "rank", np.arange(1, len(scores) + 1))
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out / "scores.parquet", lambda p: scores.to_parquet(p, index=False))
+    _atomic_write(out / "scores.csv", lambda p: scores.to_csv(p, index=False, encoding="utf-8"))
+    rejected = _rejected_businesses(dataset, X.index, when)
+    quarantine = _quarantine_frame(dataset, rejected)
+    _atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))
+    timings["writing_seconds"] = time.perf_counter() - start
+
+    summary = dataset.summary
+    tables = {str(r["table"]): {k: (int(r[k]) if pd.notna(r[k]) else 0) for k in
+                                ("rows_read", "rows_kept", "rows_quarantined", "rows_rejected")}
+              for _, r in summary.iterrows()} if "rows_read" in summary.columns else {}
+    companies_in = int(tables.get("companies", {}).get("rows_read", len(dataset["companies"])))
+    manifest: dict[str, Any] = {
+        "job": "riskmodel score", "code_version": __version__, "as_of": when.isoformat(),
+        "model": {"name": "riskmodel", "version": version, "sha256": model_sha, "uri": str(model),
+                  "train_as_of": bundle.metadata.get("train_as_of"),
+                  "catalogue_version": bundle.metadata.get("catalogue_version")},
+        "data": {"path": str(data_dir.resolve()), "sha256": job["data_sha256"],
+                 "extract_date": str(dataset.extract_date), "source": dataset.source},
+        "explain": explain, "chunks": n_chunks, "chunk_size": int(chunk_size),
+        "rows": tables,
+        "rows_in": int(sum(t["rows_read"] for t in tables.values())),
+        "rows_used": int(sum(t["rows_kept"] for t in tables.values())),
+        "rows_quarantined": int(sum(t["rows_quarantined"] for t in tables.values())),
+        "rows_rejected": int(sum(t["rows_rejected"] for t in tables.values())),
+        "businesses_in": companies_in, "businesses_scored": len(scores), "businesses_rejected": len(rejected),
+        "bands": {str(k): int(v) for k, v in scores["risk_band"].value_counts().items()},
+        "reasons_per_business": MAX_REASONS,
+        "score_meaning": bundle.metadata.get("score_meaning"),
+    }
+    start = time.perf_counter()
+    if bundle.model_card:
+        _atomic_write(out / "model_card.md", lambda p: p.write_text(bundle.model_card or "", encoding="utf-8"))
+    write_report(out / "report.html", scores, manifest, scorer, top_n=top_n,
+                 model_card="model_card.md" if (out / "model_card.md").exists() else None)
+    timings["report_seconds"] = time.perf_counter() - start
+    manifest["timings"] = timings
+    manifest["businesses_per_second"] = len(scores) / max(sum(timings.values()), 1e-9)
+    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1, default=str),
+                                                                 encoding="utf-8"))
+    shutil.rmtree(partial)
+    return JobResult(out, manifest)
+

@@ -1,0 +1,226 @@
+"""The scoring core: one function from a feature frame to scores, bands, ranks and plain-language reasons.
+
+Every adapter (the batch job, :class:`riskmodel.scoring.RiskScorer`, the HTTP service, the MLflow pyfunc) calls
+:func:`score_frame`, so the same business and model give the same answer everywhere. Reasons are the features with
+the largest positive exact SHAP contributions (LightGBM's ``pred_contrib``, in log-odds); a feature's fitted sector
+comparisons count towards the feature itself. Each reason's text is the catalogue's template filled with the
+business's own value and the share of businesses at the training date with a lower value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import features
+from features.peers import PERCENTILE_SUFFIX, RATIO_SUFFIX, QuantileGrid, share_below
+from riskmodel.artifact import ModelBundle
+from riskmodel.errors import RiskmodelError
+
+__all__ = ["EXPLAIN_MODES", "MAX_REASONS", "Reason", "ScoreResult", "Scorer", "result_from_row"]
+
+MAX_REASONS = 5
+EXPLAIN_MODES = ("all", "flagged", "none")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason behind a score.
+
+    Attributes
+    ----------
+    feature : str
+        Catalogue feature name.
+    contribution : float
+        Its exact SHAP contribution to the log-odds (sector comparisons of the feature included).
+    text : str
+        The plain-language reason an officer reads.
+    """
+
+    feature: str
+    contribution: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """The score of one business.
+
+    Attributes
+    ----------
+    company_number : str
+    risk_score : float
+        Calibrated probability that the business is confirmed within the model's horizon (advisory).
+    risk_band : str
+    log_odds : float
+        The model's raw output; ranking order.
+    reasons : tuple of Reason
+        Up to five, strongest first (empty when not explained).
+    model_version : str
+    as_of : str
+        Date the features describe.
+    """
+
+    company_number: str
+    risk_score: float
+    risk_band: str
+    log_odds: float
+    reasons: tuple[Reason, ...]
+    model_version: str
+    as_of: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready)."""
+        return {"company_number": self.company_number, "risk_score": self.risk_score, "risk_band": self.risk_band,
+                "log_odds": self.log_odds, "model_version": self.model_version, "as_of": self.as_of,
+                "reasons": [{"feature": r.feature, "contribution": r.contribution, "text": r.text}
+                            for r in self.reasons]}
+
+
+def _base(name: str) -> str:
+    for suffix in (RATIO_SUFFIX, PERCENTILE_SUFFIX):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+class Scorer:
+    """Scores feature frames with one verified model (the single scoring core).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        A loaded model.
+    version : str
+        Model version reported with every score (registry version or folder name).
+
+    Raises
+    ------
+    RiskmodelError
+        If the feature definitions changed since the model was trained (catalogue version mismatch).
+    """
+
+    def __init__(self, bundle: ModelBundle, version: str = "unknown") -> None:
+        self.bundle = bundle
+        self.version = version
+        names = bundle.feature_names
+        trained = bundle.metadata.get("catalogue_version")
+        current = features.catalogue_version(names)
+        if trained and trained != current:
+            raise RiskmodelError("the feature definitions changed since this model was trained (catalogue "
+                                 f"{current}, model trained on {trained}); retrain before scoring",
+                                 trained=trained, current=current)
+        self.names = names
+        model_features = bundle.model_features
+        position = {n: i for i, n in enumerate(names)}
+        # Sum the contributions of a feature and of its fitted sector comparisons into one reason.
+        self._columns = np.array([position[_base(f)] for f in model_features])
+        reference = bundle.metadata.get("reference") or {}
+        self.peer_group = str(reference.get("group", "businesses"))
+        self._grids = {n: QuantileGrid(*(np.asarray(p, dtype="float64") for p in g))
+                       for n, g in reference.get("grids", {}).items()}
+        self._specs = [features.CATALOGUE[n] for n in names]
+
+    @property
+    def expected_log_odds(self) -> float:
+        """The model's expected log-odds (the SHAP base value, the same for every business)."""
+        empty = np.full((1, len(self.bundle.model_features)), np.nan)
+        return float(np.asarray(self.bundle.booster.predict(empty, pred_contrib=True))[0, -1])
+
+    def contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Exact SHAP values per catalogue feature (n x features), log-odds; sector comparisons folded in."""
+        raw = self.bundle.contributions(X).to_numpy()[:, :-1]
+        out = np.zeros((len(X), len(self.names)))
+        np.add.at(out.T, self._columns, raw.T)
+        return out
+
+    def score_frame(self, X: pd.DataFrame, as_of: str, *, explain: str = "all", max_reasons: int = MAX_REASONS,
+                    names: pd.Series | None = None) -> pd.DataFrame:
+        """Score every row of a feature frame.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features indexed by ``company_number``.
+        as_of : str
+            Date the features describe (ISO).
+        explain : {"all", "flagged", "none"}
+            Reasons for every business, only for businesses above the lowest band, or none.
+        max_reasons : int
+            Reasons per business (at most 5 are reported by the adapters).
+        names : Series, optional
+            Company names by ``company_number``.
+
+        Returns
+        -------
+        DataFrame
+            ``company_number``, ``company_name``, ``risk_score``, ``risk_band``, ``log_odds``, then for
+            ``i`` in 1..max_reasons ``reason_i_feature``, ``reason_i_contribution``, ``reason_i_text``, then
+            ``model_version`` and ``as_of``. Row order follows ``X``.
+        """
+        if explain not in EXPLAIN_MODES:
+            raise RiskmodelError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, got {explain!r}",
+                                 field="explain", value=explain)
+        scored = self.bundle.predict(X)
+        n = len(X)
+        out = pd.DataFrame({
+            "company_number": X.index.astype(str),
+            "company_name": (names.reindex(X.index).astype("object").to_numpy() if names is not None
+                             else np.full(n, None, dtype=object)),
+            "risk_score": scored["risk_score"].to_numpy(),
+            "risk_band": scored["risk_band"].astype(str).to_numpy(),
+            "log_odds": scored["log_odds"].to_numpy(),
+        })
+        k = max(0, min(int(max_reasons), len(self.names)))
+        feat = np.full((n, k), None, dtype=object)
+        contrib = np.full((n, k), np.nan)
+        text = np.full((n, k), None, dtype=object)
+        rows = np.arange(n)
+        if explain == "flagged":
+            rows = rows[out["risk_band"].to_numpy() != self.bundle.bands[-1][0]]
+        if explain != "none" and len(rows) and k:
+            phi = self.contributions(X.iloc[rows])
+            top = np.argsort(-phi, axis=1, kind="stable")[:, :k]
+            top_phi = np.take_along_axis(phi, top, axis=1)
+            values = X.to_numpy(dtype="float64", na_value=np.nan)[rows]
+            top_values = np.take_along_axis(values, top, axis=1)
+            shares = np.full(top.shape, np.nan)
+            for j in np.unique(top):
+                grid = self._grids.get(self.names[j])
+                if grid is not None:
+                    hit = top == j
+                    shares[hit] = share_below(grid, top_values[hit])
+            for r_i, r in enumerate(rows):
+                for c in range(k):
+                    if not top_phi[r_i, c] > 0:  # only what raised the risk is a reason
+                        break
+                    spec = self._specs[top[r_i, c]]
+                    value = top_values[r_i, c]
+                    share = shares[r_i, c]
+                    feat[r, c] = spec.name
+                    contrib[r, c] = top_phi[r_i, c]
+                    text[r, c] = spec.render(None if math.isnan(value) else value, as_of,
+                                             None if math.isnan(share) else share, self.peer_group)
+        for c in range(k):
+            out[f"reason_{c + 1}_feature"] = feat[:, c]
+            out[f"reason_{c + 1}_contribution"] = contrib[:, c]
+            out[f"reason_{c + 1}_text"] = text[:, c]
+        out["model_version"] = self.version
+        out["as_of"] = as_of
+        return out
+
+
+def result_from_row(row: pd.Series, max_reasons: int = MAX_REASONS) -> ScoreResult:
+    """Return a typed :class:`ScoreResult` from one row of :meth:`Scorer.score_frame`."""
+    reasons = []
+    for c in range(1, max_reasons + 1):
+        name = row.get(f"reason_{c}_feature")
+        if name is None or (isinstance(name, float) and math.isnan(name)):
+            break
+        reasons.append(Reason(str(name), float(row[f"reason_{c}_contribution"]), str(row[f"reason_{c}_text"])))
+    return ScoreResult(str(row["company_number"]), float(row["risk_score"]), str(row["risk_band"]),
+                       float(row["log_odds"]), tuple(reasons), str(row["model_version"]), str(row["as_of"]))

@@ -1,0 +1,151 @@
+"""Model layer: the batch scoring job, its outputs, resume after an interruption, and adapter agreement."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskmodel.registry import export_model
+from riskmodel.scoring import RiskScorer, UnknownBusinessError
+from riskmodel.scoring.batch import run_score_job
+from riskmodel.training.track import TrainResult
+
+OUTPUTS = ("scores.parquet", "scores.csv", "quarantine.csv", "report.html")
+
+
+@pytest.fixture(scope="module")
+def model_dir(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_model(str(trained.model_version), tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module")
+def job(world: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("job") / "out"
+    run_score_job(world, model_dir, out, chunk_size=1_500)
+    return out
+
+
+def test_every_output_is_written_and_counts_balance(job: Path, world: Path) -> None:
+    for name in (*OUTPUTS, "manifest.json", "model_card.md"):
+        assert (job / name).is_file(), name
+    assert not (job / ".partial").exists()
+    m = json.loads((job / "manifest.json").read_text())
+    assert m["rows_in"] == m["rows_used"] + m["rows_quarantined"] + m["rows_rejected"]
+    assert m["businesses_in"] == m["businesses_scored"] + m["businesses_rejected"]
+    assert m["businesses_in"] == len(pd.read_parquet(world / "companies.parquet"))
+    assert len(m["model"]["sha256"]) == 64 and len(m["data"]["sha256"]) == 64
+    scores = pd.read_parquet(job / "scores.parquet")
+    assert len(scores) == m["businesses_scored"]
+    assert scores["rank"].tolist() == list(range(1, len(scores) + 1))
+    assert (np.diff(scores["log_odds"].to_numpy()) <= 0).all()
+    assert scores["risk_score"].between(0, 1).all()
+    assert set(scores["risk_band"]) <= {"high", "medium", "low"}
+    csv = pd.read_csv(job / "scores.csv", dtype={"company_number": str})
+    assert csv["company_number"].tolist() == scores["company_number"].tolist()
+    np.testing.assert_allclose(csv["risk_score"], scores["risk_score"])
+
+
+def test_reasons_are_exact_shap_values_that_raised_the_risk(job: Path) -> None:
+    scores = pd.read_parquet(job / "scores.parquet")
+    top = scores.head(50)
+    contributions = top[[f"reason_{i}_contribution" for i in range(1, 6)]].to_numpy()
+    present = ~np.isnan(contributions)
+    assert present[:, 0].all(), "every top business has at least one reason"
+    assert (contributions[present] > 0).all()
+    assert (np.diff(np.where(present, contributions, -np.inf), axis=1) <= 0).all()  # strongest first
+    texts = top["reason_1_text"]
+    assert texts.str.len().gt(20).all() and not texts.str.contains("{").any()
+
+
+def test_resume_after_an_interruption_gives_identical_output(world: Path, model_dir: Path, job: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "resumed"
+    stop_at = int(np.random.default_rng().integers(1, 6))
+
+    def interrupt(done: int, total: int) -> None:
+        if done == stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_score_job(world, model_dir, out, chunk_size=1_500, progress=interrupt)
+    for name in (*OUTPUTS, "manifest.json"):
+        assert not (out / name).exists(), f"{name} must not look finished after an interruption"
+    assert len(list((out / ".partial").glob("part-*.parquet"))) == stop_at
+    run_score_job(world, model_dir, out, chunk_size=1_500, resume=True)
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (job / name).read_bytes(), name
+
+
+def test_resume_refuses_a_job_with_other_settings(world: Path, model_dir: Path, tmp_path: Path) -> None:
+    from riskmodel.errors import RiskmodelError
+
+    out = tmp_path / "job"
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_score_job(world, model_dir, out, chunk_size=1_500, progress=interrupt)
+    with pytest.raises(RiskmodelError, match="chunk_size"):
+        run_score_job(world, model_dir, out, chunk_size=2_000, resume=True)
+
+
+def test_explain_modes(world: Path, model_dir: Path, tmp_path: Path) -> None:
+    none = run_score_job(world, model_dir, tmp_path / "none", explain="none").out
+    flagged = run_score_job(world, model_dir, tmp_path / "flagged", explain="flagged").out
+    s_none = pd.read_parquet(none / "scores.parquet")
+    s_flag = pd.read_parquet(flagged / "scores.parquet")
+    assert s_none["reason_1_feature"].isna().all()
+    low = s_flag["risk_band"] == "low"
+    assert s_flag.loc[low, "reason_1_feature"].isna().all()
+    assert s_flag.loc[~low, "reason_1_feature"].notna().all()
+    np.testing.assert_array_equal(s_none["risk_score"], s_flag["risk_score"])
+
+
+def test_scoring_function_agrees_with_the_batch_job(job: Path, world: Path, model_dir: Path) -> None:
+    scorer = RiskScorer.load(model_dir, reference=world)
+    scores = pd.read_parquet(job / "scores.parquet").set_index("company_number")
+    for number in [*scores.index[:5], scores.index[-1]]:
+        result = scorer.score(number)
+        row = scores.loc[number]
+        assert result.risk_score == row["risk_score"] and result.risk_band == row["risk_band"]
+        assert [r.text for r in result.reasons] == [row[f"reason_{i}_text"] for i in range(1, 6)
+                                                     if row[f"reason_{i}_text"] is not None]
+        assert result.model_version == model_dir.name
+    with pytest.raises(UnknownBusinessError) as caught:
+        scorer.score("NO-SUCH-BUSINESS")
+    assert caught.value.evidence["field"] == "company_number"
+
+
+def test_score_command_and_report(world: Path, model_dir: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from riskmodel.cli import app
+
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["score", str(world), "--model", str(model_dir), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    for words in ("What these scores mean", "What they do not mean", "advisory", "Risk bands", "Top 50 businesses",
+                  "Data quality", "SHAP waterfall", 'href="model_card.md"'):
+        assert words in page, words
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_report_renders_in_headless_chromium(job: Path, tmp_path: Path) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless Chromium on this machine (Debian: apt-get install chromium); .ci/run installs it")
+    shot = tmp_path / "report.png"
+    text = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                           (job / "report.html").as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "Business risk ranking for review" in text and "What they do not mean" in text
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,2400", (job / "report.html").as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
