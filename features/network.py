@@ -277,7 +277,7 @@ def linked_businesses_labelled_positive(view: AsOf) -> pd.Series:
     reference=_NETWORK_REF,
     direction="lower-is-riskier",
     reason="The nearest other business confirmed infiltrated by {as_of} was {value} links away (4 means none within "
-           "3); {peer_share} of {peer_group} were further away",
+           "3); {peer_share} of {peer_group} were closer",
 )
 def distance_to_labelled_positive(view: AsOf) -> pd.Series:
     """Hops (1-3) to the nearest OTHER business labelled positive at ``as_of``; 4 when none within 3 hops."""

@@ -149,7 +149,7 @@ def demo(
     businesses: Annotated[int, typer.Option(min=100, help="Businesses in the synthetic world.")] = 20_000,
     train_model: Annotated[bool, typer.Option("--train/--no-train", help="Train and register a model.")] = True,
 ) -> None:
-    """Run the main job end to end on the embedded default: synthetic world, contract check, training in MLflow."""
+    """Run the main job end to end on the embedded default: synthetic world, contract check, training, scoring."""
     from riskmodel.config import load_config
     from riskmodel.registry import promote as run_promotion
     from riskmodel.synth import SynthConfig, generate
@@ -157,7 +157,7 @@ def demo(
     from riskmodel.training.track import train as run_training
 
     data_dir = workdir / "synth"
-    steps = 3 if train_model else 2
+    steps = 4 if train_model else 2
     console.print(f"1/{steps} Generating a synthetic world of {businesses:,} businesses into {data_dir}")
     generate(data_dir, SynthConfig(businesses=businesses, seed=0))
     console.print(f"2/{steps} Checking it against the data contract")
@@ -176,6 +176,11 @@ def demo(
         promotion = run_promotion(data_dir)
         console.print(f"riskmodel version {result.model_version} is challenger"
                       + (" and champion" if promotion.promoted else "") + "; browse runs with: riskmodel ui")
+        from riskmodel.scoring.batch import run_score_job
+
+        console.print(f"4/{steps} Scoring every business with version {result.model_version}")
+        job = run_score_job(data_dir, f"models:/riskmodel/{result.model_version}", workdir / "scores")
+        console.print(f"Open the officers' report: {(job.out / 'report.html').resolve()}")
     console.print("[green]Demo complete.[/green] "
                   "(The bundled hand-made example: riskmodel validate on riskmodel/data/example.)")
 
