@@ -383,6 +383,42 @@ def score(
 
 
 @app.command()
+def serve(
+    reference: Annotated[Path, typer.Option(exists=True, file_okay=False, help="Reference data set.")],
+    keys: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="API key file (riskmodel add-key).")],
+    model: Annotated[str, typer.Option(help="MLflow model URI or exported model folder.")
+                     ] = "models:/riskmodel@champion",
+    audit_log: Annotated[Path, typer.Option(help="JSON-lines audit log to append to.")] = Path("riskmodel-audit.jsonl"),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    max_body_bytes: Annotated[int, typer.Option(min=1024, help="Largest accepted request body.")] = 65_536,
+) -> None:
+    """Serve scores over authenticated HTTP (POST /v1/score, /v1/score/batch; GET /v1/model, /health, /docs)."""
+    import uvicorn
+
+    from riskmodel.scoring import RiskScorer
+    from riskmodel.service import create_app, load_keys
+
+    scorer = RiskScorer.load(model, reference=reference)
+    console.print(f"scored {len(scorer.scores):,} reference businesses as of {scorer.as_of}; serving on "
+                  f"http://{host}:{port} (docs at /docs)")
+    uvicorn.run(create_app(scorer, load_keys(keys), audit_log, max_body_bytes=max_body_bytes), host=host, port=port,
+                log_level="warning")
+
+
+@app.command("add-key")
+def add_key_command(
+    key_id: Annotated[str, typer.Argument(help="Name of the client the key is for (recorded in the audit log).")],
+    keys: Annotated[Path, typer.Option(dir_okay=False, help="API key file to add to.")] = Path("riskmodel-keys.json"),
+) -> None:
+    """Create an API key for the HTTP service: the key is printed once, only its SHA-256 hash is stored."""
+    from riskmodel.service import add_key
+
+    console.print(add_key(keys, key_id))
+    err_console.print(f"stored the hash of {key_id!r}'s key in {keys}; the key above is not stored anywhere")
+
+
+@app.command()
 def ui(
     port: Annotated[int, typer.Option(help="Port of the MLflow UI.")] = 5000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
