@@ -149,3 +149,41 @@ def test_report_renders_in_headless_chromium(job: Path, tmp_path: Path) -> None:
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
                     "--window-size=1200,2400", (job / "report.html").as_uri()], capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _record_of(world: Path, number: str) -> dict[str, object]:
+    """A business's own rows from the reference files, as a procurement system would send them."""
+
+    def rows(table: str, key: str) -> list[dict[str, object]]:
+        frame = pd.read_parquet(world / f"{table}.parquet")
+        frame = frame[frame[key] == number]
+        return [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()} for r in frame.to_dict("records")]
+
+    return {"company": rows("companies", "company_number")[0], "officers": rows("officers", "company_number"),
+            "ownership": rows("ownership", "company_number"), "accounts": rows("accounts", "company_number"),
+            "licences": rows("licences", "holder_company_number"),
+            "contracts": rows("contracts", "supplier_company_number")}
+
+
+def test_score_record_of_a_known_business_equals_score(world: Path, model_dir: Path) -> None:
+    scorer = RiskScorer.load(model_dir, reference=world)
+    number = str(scorer.scores.index[0])  # the top-ranked business: its reasons are many and specific
+    assert scorer.score_record(_record_of(world, number)) == scorer.score(number)
+
+
+def test_score_record_of_a_new_supplier_and_bad_fields(world: Path, model_dir: Path) -> None:
+    from riskmodel.scoring import RecordError
+
+    scorer = RiskScorer.load(model_dir, reference=world)
+    record = _record_of(world, str(scorer.scores.index[0]))
+    company = dict(record["company"])  # type: ignore[call-overload]
+    company["company_number"] = "NEW00001"
+    result = scorer.score_record({"company": company})
+    assert result.company_number == "NEW00001" and 0 <= result.risk_score <= 1
+    bad = {**company, "date_of_creation": "31/12/2020"}
+    with pytest.raises(RecordError) as caught:
+        scorer.score_record({"company": bad})
+    assert caught.value.evidence["field"] == "company[0].date_of_creation"
+    with pytest.raises(RecordError) as caught:
+        scorer.score_record({"company": company, "directors": []})
+    assert caught.value.evidence["field"] == "directors"
