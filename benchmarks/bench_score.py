@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from _common import ensure_world
 
 import features
@@ -121,7 +123,7 @@ def main() -> None:
     def stage() -> None:
         frame = scorer.score_frame(X, as_of.isoformat())
         frame.to_parquet(tmp / "s.parquet", index=False)
-        frame.to_csv(tmp / "s.csv", index=False)
+        pacsv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), tmp / "s.csv")
 
     staged = _median_seconds(stage, args.repeats)
     out.update(bare_pred_contrib_s=bare, stage_s=staged, stage_over_bare=staged / bare,

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 import features
 from riskmodel import __version__
@@ -181,7 +183,8 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     scores.insert(2, "rank", np.arange(1, len(scores) + 1))
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(out / "scores.parquet", lambda p: scores.to_parquet(p, index=False))
-    _atomic_write(out / "scores.csv", lambda p: scores.to_csv(p, index=False, encoding="utf-8"))
+    # pyarrow's CSV writer is several times faster than pandas' for text-heavy frames.
+    _atomic_write(out / "scores.csv", lambda p: pacsv.write_csv(pa.Table.from_pandas(scores, preserve_index=False), p))
     rejected = _rejected_businesses(dataset, X.index, when)
     quarantine = _quarantine_frame(dataset, rejected)
     _atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))

@@ -133,8 +133,12 @@ class Scorer:
 
     def contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Exact SHAP values per catalogue feature (n x features), log-odds; sector comparisons folded in."""
-        raw = self.bundle.contributions(X).to_numpy()[:, :-1]
-        out = np.zeros((len(X), len(self.names)))
+        return self._fold(self.bundle.contributions(X).to_numpy()[:, :-1])
+
+    def _fold(self, raw: np.ndarray) -> np.ndarray:
+        if len(self._columns) == len(self.names) and (self._columns == np.arange(len(self.names))).all():
+            return raw  # no sector comparisons: model features are the catalogue features
+        out = np.zeros((raw.shape[0], len(self.names)))
         np.add.at(out.T, self._columns, raw.T)
         return out
 
@@ -165,46 +169,61 @@ class Scorer:
         if explain not in EXPLAIN_MODES:
             raise RiskmodelError(f"explain must be one of {', '.join(EXPLAIN_MODES)}, got {explain!r}",
                                  field="explain", value=explain)
-        scored = self.bundle.predict(X)
         n = len(X)
+        Xt = self.bundle.transform(X)
+        k = max(0, min(int(max_reasons), len(self.names)))
+        phi = None
+        if explain == "all" and n and k:
+            # One pass of pred_contrib gives both the reasons and the log-odds (their row sums).
+            raw = np.asarray(self.bundle.booster.predict(Xt, pred_contrib=True))
+            log_odds = raw.sum(axis=1)
+            phi = self._fold(raw[:, :-1])
+        else:
+            log_odds = np.asarray(self.bundle.booster.predict(Xt, raw_score=True), dtype="float64")
+        band = self.bundle.band(log_odds)
         out = pd.DataFrame({
             "company_number": X.index.astype(str),
             "company_name": (names.reindex(X.index).astype("object").to_numpy() if names is not None
                              else np.full(n, None, dtype=object)),
-            "risk_score": scored["risk_score"].to_numpy(),
-            "risk_band": scored["risk_band"].astype(str).to_numpy(),
-            "log_odds": scored["log_odds"].to_numpy(),
+            "risk_score": self.bundle.calibrate(log_odds),
+            "risk_band": band.astype(str),
+            "log_odds": log_odds,
         })
-        k = max(0, min(int(max_reasons), len(self.names)))
         feat = np.full((n, k), None, dtype=object)
         contrib = np.full((n, k), np.nan)
         text = np.full((n, k), None, dtype=object)
         rows = np.arange(n)
-        if explain == "flagged":
-            rows = rows[out["risk_band"].to_numpy() != self.bundle.bands[-1][0]]
-        if explain != "none" and len(rows) and k:
-            phi = self.contributions(X.iloc[rows])
-            top = np.argsort(-phi, axis=1, kind="stable")[:, :k]
+        if explain == "flagged" and k:
+            rows = rows[band != self.bundle.bands[-1][0]]
+            if len(rows):
+                sub = np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True))
+                phi = self._fold(sub[:, :-1])
+        if phi is not None and len(rows):
+            if k < phi.shape[1]:  # select the k largest, then order only those
+                part = np.argpartition(-phi, k - 1, axis=1)[:, :k]
+                top = np.take_along_axis(part, np.argsort(-np.take_along_axis(phi, part, axis=1), axis=1,
+                                                          kind="stable"), axis=1)
+            else:
+                top = np.argsort(-phi, axis=1, kind="stable")
             top_phi = np.take_along_axis(phi, top, axis=1)
-            values = X.to_numpy(dtype="float64", na_value=np.nan)[rows]
+            values = X[self.names].to_numpy(dtype="float64", na_value=np.nan)[rows]
             top_values = np.take_along_axis(values, top, axis=1)
-            shares = np.full(top.shape, np.nan)
-            for j in np.unique(top):
+            r_idx, c_idx = np.nonzero(top_phi > 0)  # only what raised the risk is a reason
+            chosen = top[r_idx, c_idx]
+            chosen_values = top_values[r_idx, c_idx]
+            shares = np.full(len(chosen), np.nan)
+            texts = np.empty(len(chosen), dtype=object)
+            for j in np.unique(chosen):
+                hit = chosen == j
                 grid = self._grids.get(self.names[j])
                 if grid is not None:
-                    hit = top == j
-                    shares[hit] = share_below(grid, top_values[hit])
-            for r_i, r in enumerate(rows):
-                for c in range(k):
-                    if not top_phi[r_i, c] > 0:  # only what raised the risk is a reason
-                        break
-                    spec = self._specs[top[r_i, c]]
-                    value = top_values[r_i, c]
-                    share = shares[r_i, c]
-                    feat[r, c] = spec.name
-                    contrib[r, c] = top_phi[r_i, c]
-                    text[r, c] = spec.render(None if math.isnan(value) else value, as_of,
-                                             None if math.isnan(share) else share, self.peer_group)
+                    shares[hit] = share_below(grid, chosen_values[hit])
+                texts[hit] = self._specs[j].render_many(chosen_values[hit].tolist(), as_of, shares[hit].tolist(),
+                                                        self.peer_group)
+            target = rows[r_idx]
+            feat[target, c_idx] = np.asarray(self.names, dtype=object)[chosen]
+            contrib[target, c_idx] = top_phi[r_idx, c_idx]
+            text[target, c_idx] = texts
         for c in range(k):
             out[f"reason_{c + 1}_feature"] = feat[:, c]
             out[f"reason_{c + 1}_contribution"] = contrib[:, c]
