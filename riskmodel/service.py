@@ -11,6 +11,7 @@ no names or other personal data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -173,6 +174,7 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     lock = threading.Lock()
     audit_path = Path(audit_log)
     audit_path.parent.mkdir(parents=True, exist_ok=True)
+    audit_file = open(audit_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the app's lifetime
 
     app = FastAPI(title="riskmodel", version=str(model_info["version"]),
                   description="Advisory risk scores of businesses for human review. A score never decides alone.")
@@ -189,55 +191,64 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
                                 headers={"WWW-Authenticate": "API-Key"})
         return found
 
-    def audit(request: Request, key_id: str, status: int, results: list[dict[str, Any]], body: bytes) -> None:
+    def audit(request: Request, rid: str, key_id: str, status: int, results: list[dict[str, Any]],
+              body: bytes) -> None:
         line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key_id": key_id,
-                "request_id": request.state.request_id, "route": request.url.path, "status": status,
+                "request_id": rid, "route": request.url.path, "status": status,
                 "model_version": model_info["version"], "model_sha256": model_info["sha256"],
                 "input_sha256": hashlib.sha256(body).hexdigest(),
                 "scores": [[r.get("risk_score"), r.get("risk_band")] for r in results]}
-        with lock, open(audit_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+        with lock:
+            audit_file.write(json.dumps(line) + "\n")
+            audit_file.flush()
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
-        request.state.request_id = str(uuid.uuid4())
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request.state.request_id
-        return response
+    def request_id(response: Response) -> str:
+        # Set per route rather than by an HTTP middleware: Starlette's BaseHTTPMiddleware costs latency per call.
+        rid = str(uuid.uuid4())
+        response.headers["X-Request-ID"] = rid
+        return rid
 
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "model_version": model_info["version"], "scores_as_of": model_info["scores_as_of"]}
 
     @app.get("/v1/model")
-    async def model(request: Request, key_id: str = Depends(authenticate)) -> dict[str, Any]:
-        audit(request, key_id, 200, [], await request.body())
+    async def model(request: Request, key_id: str = Depends(authenticate),
+                    rid: str = Depends(request_id)) -> dict[str, Any]:
+        audit(request, rid, key_id, 200, [], await request.body())
         return model_info
 
+    @functools.lru_cache(maxsize=100_000)
+    def cached(number: str) -> str:
+        return json.dumps(scorer.score(number).to_dict())
+
     def one(number: str) -> dict[str, Any]:
-        result: dict[str, Any] = scorer.score(number).to_dict()
+        # Scores of the reference data are fixed for the service's lifetime; cache their JSON form.
+        result: dict[str, Any] = json.loads(cached(number))
         return result
 
     @app.post("/v1/score", response_model=ScoreOut)
-    async def score(body: ScoreRequest, request: Request, key_id: str = Depends(authenticate)) -> dict[str, Any]:
+    async def score(body: ScoreRequest, request: Request, key_id: str = Depends(authenticate),
+                    rid: str = Depends(request_id)) -> dict[str, Any]:
         raw = await request.body()
         try:
             result = one(body.company_number)
         except UnknownBusinessError as exc:
-            audit(request, key_id, 404, [], raw)
+            audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit(request, key_id, 200, [result], raw)
+        audit(request, rid, key_id, 200, [result], raw)
         return result
 
     @app.post("/v1/score/batch", response_model=list[ScoreOut])
-    async def batch(body: BatchRequest, request: Request, key_id: str = Depends(authenticate)) -> list[dict[str, Any]]:
+    async def batch(body: BatchRequest, request: Request, key_id: str = Depends(authenticate),
+                    rid: str = Depends(request_id)) -> list[dict[str, Any]]:
         raw = await request.body()
         try:
             results = [one(n) for n in body.company_numbers]
         except UnknownBusinessError as exc:
-            audit(request, key_id, 404, [], raw)
+            audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit(request, key_id, 200, results, raw)
+        audit(request, rid, key_id, 200, results, raw)
         return results
 
     limited = _BodyLimit(app, max_body_bytes)
