@@ -153,8 +153,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         shutil.rmtree(partial)
     partial.mkdir(parents=True, exist_ok=True)
     _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
-    for name in ("manifest.json",):  # an older finished job's manifest must not vouch for this one
-        (out / name).unlink(missing_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this one
 
     start = time.perf_counter()
     X = features.build(dataset, when, bundle.feature_names).sort_index()
