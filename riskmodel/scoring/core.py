@@ -10,6 +10,7 @@ business's own value and the share of businesses at the training date with a low
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from riskmodel.errors import RiskmodelError
 __all__ = ["EXPLAIN_MODES", "MAX_REASONS", "Reason", "ScoreResult", "Scorer", "result_from_row"]
 
 MAX_REASONS = 5
+_BLOCK = 8192  # rows per pred_contrib call when explaining everything (pipelined with reason writing)
 EXPLAIN_MODES = ("all", "flagged", "none")
 
 
@@ -135,6 +137,26 @@ class Scorer:
         """Exact SHAP values per catalogue feature (n x features), log-odds; sector comparisons folded in."""
         return self._fold(self.bundle.contributions(X).to_numpy()[:, :-1])
 
+    def _reasons(self, phi: np.ndarray, values: np.ndarray, as_of: str, k: int) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Reasons of a block: (row, slot, feature index, contribution, text) of every positive top-k entry."""
+        top = _top_k(phi, k)
+        top_phi = np.take_along_axis(phi, top, axis=1)
+        top_values = np.take_along_axis(values, top, axis=1)
+        r_idx, c_idx = np.nonzero(top_phi > 0)  # only what raised the risk is a reason
+        chosen = top[r_idx, c_idx]
+        chosen_values = top_values[r_idx, c_idx]
+        shares = np.full(len(chosen), np.nan)
+        texts = np.empty(len(chosen), dtype=object)
+        for j in np.unique(chosen):
+            hit = chosen == j
+            grid = self._grids.get(self.names[j])
+            if grid is not None:
+                shares[hit] = share_below(grid, chosen_values[hit])
+            texts[hit] = self._specs[j].render_many(chosen_values[hit].tolist(), as_of, shares[hit].tolist(),
+                                                    self.peer_group)
+        return r_idx, c_idx, chosen, top_phi[r_idx, c_idx], texts
+
     def _fold(self, raw: np.ndarray) -> np.ndarray:
         if len(self._columns) == len(self.names) and (self._columns == np.arange(len(self.names))).all():
             return raw  # no sector comparisons: model features are the catalogue features
@@ -172,15 +194,41 @@ class Scorer:
         n = len(X)
         Xt = self.bundle.transform(X)
         k = max(0, min(int(max_reasons), len(self.names)))
-        phi = None
+        values = X[self.names].to_numpy(dtype="float64", na_value=np.nan)
+        feat = np.full((n, k), None, dtype=object)
+        contrib = np.full((n, k), np.nan)
+        text = np.full((n, k), None, dtype=object)
+
+        def explain_rows(rows: np.ndarray, raw: np.ndarray) -> None:
+            r_idx, c_idx, chosen, phi_top, texts = self._reasons(self._fold(raw[:, :-1]), values[rows], as_of, k)
+            feat[rows[r_idx], c_idx] = np.asarray(self.names, dtype=object)[chosen]
+            contrib[rows[r_idx], c_idx] = phi_top
+            text[rows[r_idx], c_idx] = texts
+
         if explain == "all" and n and k:
-            # One pass of pred_contrib gives both the reasons and the log-odds (their row sums).
-            raw = np.asarray(self.bundle.booster.predict(Xt, pred_contrib=True))
-            log_odds = raw.sum(axis=1)
-            phi = self._fold(raw[:, :-1])
+            # One pass of pred_contrib gives both the reasons and the log-odds (their row sums). Blocks overlap:
+            # LightGBM (which releases the GIL) computes the next block while this thread writes the reasons.
+            log_odds = np.empty(n)
+            blocks = [np.arange(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK)]
+
+            def predict(rows: np.ndarray) -> np.ndarray:
+                return np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True))
+
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = pool.submit(predict, blocks[0])
+                for i, rows in enumerate(blocks):
+                    raw = pending.result()
+                    if i + 1 < len(blocks):
+                        pending = pool.submit(predict, blocks[i + 1])
+                    log_odds[rows] = raw.sum(axis=1)
+                    explain_rows(rows, raw)
         else:
             log_odds = np.asarray(self.bundle.booster.predict(Xt, raw_score=True), dtype="float64")
         band = self.bundle.band(log_odds)
+        if explain == "flagged" and k:
+            rows = np.flatnonzero(band != self.bundle.bands[-1][0])
+            if len(rows):
+                explain_rows(rows, np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True)))
         out = pd.DataFrame({
             "company_number": X.index.astype(str),
             "company_name": (names.reindex(X.index).astype("object").to_numpy() if names is not None
@@ -189,41 +237,6 @@ class Scorer:
             "risk_band": band.astype(str),
             "log_odds": log_odds,
         })
-        feat = np.full((n, k), None, dtype=object)
-        contrib = np.full((n, k), np.nan)
-        text = np.full((n, k), None, dtype=object)
-        rows = np.arange(n)
-        if explain == "flagged" and k:
-            rows = rows[band != self.bundle.bands[-1][0]]
-            if len(rows):
-                sub = np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True))
-                phi = self._fold(sub[:, :-1])
-        if phi is not None and len(rows):
-            if k < phi.shape[1]:  # select the k largest, then order only those
-                part = np.argpartition(-phi, k - 1, axis=1)[:, :k]
-                top = np.take_along_axis(part, np.argsort(-np.take_along_axis(phi, part, axis=1), axis=1,
-                                                          kind="stable"), axis=1)
-            else:
-                top = np.argsort(-phi, axis=1, kind="stable")
-            top_phi = np.take_along_axis(phi, top, axis=1)
-            values = X[self.names].to_numpy(dtype="float64", na_value=np.nan)[rows]
-            top_values = np.take_along_axis(values, top, axis=1)
-            r_idx, c_idx = np.nonzero(top_phi > 0)  # only what raised the risk is a reason
-            chosen = top[r_idx, c_idx]
-            chosen_values = top_values[r_idx, c_idx]
-            shares = np.full(len(chosen), np.nan)
-            texts = np.empty(len(chosen), dtype=object)
-            for j in np.unique(chosen):
-                hit = chosen == j
-                grid = self._grids.get(self.names[j])
-                if grid is not None:
-                    shares[hit] = share_below(grid, chosen_values[hit])
-                texts[hit] = self._specs[j].render_many(chosen_values[hit].tolist(), as_of, shares[hit].tolist(),
-                                                        self.peer_group)
-            target = rows[r_idx]
-            feat[target, c_idx] = np.asarray(self.names, dtype=object)[chosen]
-            contrib[target, c_idx] = top_phi[r_idx, c_idx]
-            text[target, c_idx] = texts
         for c in range(k):
             out[f"reason_{c + 1}_feature"] = feat[:, c]
             out[f"reason_{c + 1}_contribution"] = contrib[:, c]
@@ -231,6 +244,15 @@ class Scorer:
         out["model_version"] = self.version
         out["as_of"] = as_of
         return out
+
+
+def _top_k(phi: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` largest values, largest first."""
+    if k < phi.shape[1]:  # select the k largest, then order only those
+        part = np.argpartition(-phi, k - 1, axis=1)[:, :k]
+        return np.take_along_axis(part, np.argsort(-np.take_along_axis(phi, part, axis=1), axis=1, kind="stable"),
+                                  axis=1)
+    return np.argsort(-phi, axis=1, kind="stable")
 
 
 def result_from_row(row: pd.Series, max_reasons: int = MAX_REASONS) -> ScoreResult:
