@@ -392,17 +392,22 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     max_body_bytes: Annotated[int, typer.Option(min=1024, help="Largest accepted request body.")] = 65_536,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model and reference).")] = 1,
 ) -> None:
     """Serve scores over authenticated HTTP (POST /v1/score, /v1/score/batch; GET /v1/model, /health, /docs)."""
+    import os
+
     import uvicorn
 
-    from riskmodel.scoring import RiskScorer
-    from riskmodel.service import create_app, load_keys
+    from riskmodel.service import load_keys
 
-    scorer = RiskScorer.load(model, reference=reference)
-    console.print(f"scored {len(scorer.scores):,} reference businesses as of {scorer.as_of}; serving on "
-                  f"http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_app(scorer, load_keys(keys), audit_log, max_body_bytes=max_body_bytes), host=host, port=port,
+    load_keys(keys)  # fail here, not in every worker, on a bad key file
+    os.environ.update({"RISKMODEL_SERVE_MODEL": str(model), "RISKMODEL_SERVE_REFERENCE": str(reference),
+                       "RISKMODEL_SERVE_KEYS": str(keys), "RISKMODEL_SERVE_AUDIT_LOG": str(audit_log),
+                       "RISKMODEL_SERVE_MAX_BODY_BYTES": str(max_body_bytes)})
+    console.print(f"serving on http://{host}:{port} with {workers} worker(s) once the reference data are scored "
+                  "(docs at /docs)")
+    uvicorn.run("riskmodel.service:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="warning")
 
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from riskmodel.errors import RiskmodelError
 from riskmodel.scoring.scorer import UnknownBusinessError
 
-__all__ = ["MAX_BATCH", "add_key", "create_app", "load_keys"]
+__all__ = ["MAX_BATCH", "add_key", "app_from_env", "create_app", "load_keys"]
 
 #: Most company numbers in one batch call.
 MAX_BATCH = 100
@@ -219,25 +219,27 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
         return model_info
 
     @functools.lru_cache(maxsize=100_000)
-    def cached(number: str) -> str:
-        return json.dumps(scorer.score(number).to_dict())
+    def cached(number: str) -> tuple[str, dict[str, Any]]:
+        # Scores of the reference data are fixed for the service's lifetime: keep each one's JSON, validated once
+        # against the response model, so a call costs no re-serialisation.
+        result = ScoreOut.model_validate(scorer.score(number).to_dict()).model_dump()
+        return json.dumps(result), {"risk_score": result["risk_score"], "risk_band": result["risk_band"]}
 
     def one(number: str) -> dict[str, Any]:
-        # Scores of the reference data are fixed for the service's lifetime; cache their JSON form.
-        result: dict[str, Any] = json.loads(cached(number))
+        result: dict[str, Any] = json.loads(cached(number)[0])
         return result
 
     @app.post("/v1/score", response_model=ScoreOut)
     async def score(body: ScoreRequest, request: Request, key_id: str = Depends(authenticate),
-                    rid: str = Depends(request_id)) -> dict[str, Any]:
+                    rid: str = Depends(request_id)) -> Response:
         raw = await request.body()
         try:
-            result = one(body.company_number)
+            text, summary = cached(body.company_number)
         except UnknownBusinessError as exc:
             audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit(request, rid, key_id, 200, [result], raw)
-        return result
+        audit(request, rid, key_id, 200, [summary], raw)
+        return Response(content=text, media_type="application/json", headers={"X-Request-ID": rid})
 
     @app.post("/v1/score/batch", response_model=list[ScoreOut])
     async def batch(body: BatchRequest, request: Request, key_id: str = Depends(authenticate),
@@ -254,3 +256,19 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     limited = _BodyLimit(app, max_body_bytes)
     limited.fastapi = app  # for OpenAPI and tests
     return limited
+
+
+def app_from_env() -> Any:
+    """Build the app from ``RISKMODEL_SERVE_*`` variables: the factory each uvicorn worker process calls.
+
+    ``riskmodel serve --workers N`` sets ``RISKMODEL_SERVE_MODEL``, ``RISKMODEL_SERVE_REFERENCE``,
+    ``RISKMODEL_SERVE_KEYS``, ``RISKMODEL_SERVE_AUDIT_LOG`` and ``RISKMODEL_SERVE_MAX_BODY_BYTES``.
+    """
+    import os
+
+    from riskmodel.scoring import RiskScorer
+
+    env = os.environ
+    scorer = RiskScorer.load(env["RISKMODEL_SERVE_MODEL"], reference=env["RISKMODEL_SERVE_REFERENCE"])
+    return create_app(scorer, load_keys(env["RISKMODEL_SERVE_KEYS"]), env["RISKMODEL_SERVE_AUDIT_LOG"],
+                      max_body_bytes=int(env.get("RISKMODEL_SERVE_MAX_BODY_BYTES", "65536")))
