@@ -187,3 +187,52 @@ def test_score_record_of_a_new_supplier_and_bad_fields(world: Path, model_dir: P
     with pytest.raises(RecordError) as caught:
         scorer.score_record({"company": company, "directors": []})
     assert caught.value.evidence["field"] == "directors"
+
+
+def test_mlflow_models_serve_gives_the_same_scores_and_reasons(trained: TrainResult, job: Path, world: Path,
+                                                               store: Path) -> None:
+    import os
+    import socket
+    import sys
+    import time
+
+    import httpx
+
+    import features
+    from riskmodel.contract import load_dataset
+    from riskmodel.tracking import tracking_uri
+
+    exe = shutil.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    if not Path(exe).exists():
+        pytest.skip("the mlflow command is not installed next to this Python")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()}
+    server = subprocess.Popen([exe, "models", "serve", "-m", f"models:/riskmodel/{trained.model_version}",
+                               "--env-manager", "local", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        scores = pd.read_parquet(job / "scores.parquet").set_index("company_number").head(20)
+        dataset = load_dataset(world)
+        assert dataset.extract_date is not None
+        names = trained.fitted.bundle.feature_names
+        X = features.build(dataset, dataset.extract_date, names).loc[scores.index].reset_index()
+        payload = {"dataframe_split": json.loads(X.to_json(orient="split", index=False)),
+                   "params": {"as_of": str(dataset.extract_date), "model_version": str(trained.model_version)}}
+        response = httpx.post(f"http://127.0.0.1:{port}/invocations", json=payload, timeout=60)
+        assert response.status_code == 200, response.text
+        out = pd.DataFrame(response.json()["predictions"]).set_index("company_number")
+        np.testing.assert_allclose(out["risk_score"].astype(float), scores["risk_score"], rtol=0, atol=1e-12)
+        assert (out["risk_band"] == scores["risk_band"]).all()
+        for i in range(1, 6):
+            assert (out[f"reason_{i}_text"].fillna("") == scores[f"reason_{i}_text"].fillna("")).all()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
