@@ -208,7 +208,10 @@ def test_mlflow_models_serve_gives_the_same_scores_and_reasons(trained: TrainRes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri()}
+    # MLflow starts the server as `uvicorn ...` through the shell: the environment's bin folder must be on PATH,
+    # as it is for anyone who activated it.
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(),
+           "PATH": f"{Path(exe).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     server = subprocess.Popen([exe, "models", "serve", "-m", f"models:/riskmodel/{trained.model_version}",
                                "--env-manager", "local", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
