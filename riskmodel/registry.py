@@ -77,12 +77,17 @@ def resolve_version(model: str | Path) -> str:
     """Return the version a model reference names: its registry version, or the folder name."""
     text = str(model)
     if text.startswith(f"models:/{MODEL_NAME}"):
-        ref = text.removeprefix(f"models:/{MODEL_NAME}").lstrip("@/")
-        version = _version_of(ref)
-        if version is None:
-            raise RegistryError(f"no version of {MODEL_NAME} is called {ref!r}", model=text)
-        return str(version.version)
+        return str(_registered(text).version)
     return Path(text).name if "://" not in text else text
+
+
+def _registered(model: str) -> Any:
+    """Return the model version an alias, a version number or a ``models:/riskmodel...`` URI names."""
+    ref = model.removeprefix(f"models:/{MODEL_NAME}").lstrip("@/") if model.startswith("models:/") else model
+    version = _version_of(ref)
+    if version is None:
+        raise RegistryError(f"no version of {MODEL_NAME} is called {ref!r}", model=model)
+    return version
 
 
 def _version_of(alias_or_version: str) -> Any:
@@ -110,10 +115,7 @@ def export_model(model: str, out: str | Path = "models") -> Path:
     Path
         The exported folder.
     """
-    ref = model.removeprefix(f"models:/{MODEL_NAME}").lstrip("@/") if model.startswith("models:/") else model
-    version = _version_of(ref)
-    if version is None:
-        raise RegistryError(f"no version of {MODEL_NAME} is called {ref!r}", model=model)
+    version = _registered(model)
     target = Path(out) / f"{MODEL_NAME}-{version.version}"
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = _download(f"models:/{MODEL_NAME}/{version.version}", Path(tmp))

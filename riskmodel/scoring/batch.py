@@ -31,7 +31,7 @@ from riskmodel import __version__
 from riskmodel.contract import load_dataset
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
-from riskmodel.scoring.core import MAX_REASONS, Scorer
+from riskmodel.scoring.core import MAX_REASONS, Scorer, company_names
 from riskmodel.scoring.report import write_report
 from riskmodel.tracking import data_sha256
 
@@ -158,7 +158,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     start = time.perf_counter()
     X = features.build(dataset, when, bundle.feature_names).sort_index()
     timings["features_seconds"] = time.perf_counter() - start
-    names = dataset["companies"].drop_duplicates("company_number").set_index("company_number")["company_name"]
+    names = company_names(dataset)
 
     start = time.perf_counter()
     n_chunks = max(1, -(-len(X) // int(chunk_size)))

@@ -20,9 +20,10 @@ import pandas as pd
 import features
 from features.peers import PERCENTILE_SUFFIX, RATIO_SUFFIX, QuantileGrid, share_below
 from riskmodel.artifact import ModelBundle
+from riskmodel.contract import Dataset
 from riskmodel.errors import RiskmodelError
 
-__all__ = ["EXPLAIN_MODES", "MAX_REASONS", "Reason", "ScoreResult", "Scorer", "result_from_row"]
+__all__ = ["EXPLAIN_MODES", "MAX_REASONS", "Reason", "ScoreResult", "Scorer", "company_names", "result_from_row"]
 
 MAX_REASONS = 5
 _BLOCK = 8192  # rows per pred_contrib call when explaining everything (pipelined with reason writing)
@@ -133,10 +134,6 @@ class Scorer:
         empty = np.full((1, len(self.bundle.model_features)), np.nan)
         return float(np.asarray(self.bundle.booster.predict(empty, pred_contrib=True))[0, -1])
 
-    def contributions(self, X: pd.DataFrame) -> np.ndarray:
-        """Exact SHAP values per catalogue feature (n x features), log-odds; sector comparisons folded in."""
-        return self._fold(self.bundle.contributions(X).to_numpy()[:, :-1])
-
     def _reasons(self, phi: np.ndarray, values: np.ndarray, as_of: str, k: int) -> tuple[
             np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Reasons of a block: (row, slot, feature index, contribution, text) of every positive top-k entry."""
@@ -244,6 +241,11 @@ class Scorer:
         out["model_version"] = self.version
         out["as_of"] = as_of
         return out
+
+
+def company_names(dataset: Dataset) -> pd.Series:
+    """Return the registered name of each business, by ``company_number``."""
+    return dataset["companies"].drop_duplicates("company_number").set_index("company_number")["company_name"]
 
 
 def _top_k(phi: np.ndarray, k: int) -> np.ndarray:

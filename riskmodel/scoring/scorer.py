@@ -20,7 +20,7 @@ from riskmodel.contract.io import RawTable
 from riskmodel.contract.validate import validate_table
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
-from riskmodel.scoring.core import Scorer, ScoreResult, result_from_row
+from riskmodel.scoring.core import Scorer, ScoreResult, company_names, result_from_row
 
 __all__ = ["RECORD_TABLES", "RecordError", "RiskScorer", "UnknownBusinessError"]
 
@@ -123,7 +123,7 @@ class RiskScorer:
         if when is None:
             raise RiskmodelError("the reference data have no extract date: give as_of", field="as_of")
         X = features.build(dataset, when, bundle.feature_names)
-        names = dataset["companies"].drop_duplicates("company_number").set_index("company_number")["company_name"]
+        names = company_names(dataset)
         frame = scorer.score_frame(X, when.isoformat(), names=names).set_index("company_number", drop=False)
         return cls(scorer, frame, when, dataset)
 

@@ -33,6 +33,11 @@ _SECTIONS = [(1, "A agriculture"), (5, "B mining"), (10, "C manufacturing"), (35
              (94, "S other services"), (97, "T households"), (99, "U extraterritorial")]
 
 
+def _top_1pct(n: int) -> int:
+    """Length of the top-1% review list of ``n`` businesses (at least one business when there are any)."""
+    return max(1, int(np.ceil(0.01 * n))) if n else 0
+
+
 def metrics(y: np.ndarray, log_odds: np.ndarray, probability: np.ndarray,
             capacities: Sequence[int] = REVIEW_CAPACITIES) -> dict[str, float]:
     """Ranking and calibration measures of one set of businesses.
@@ -54,7 +59,7 @@ def metrics(y: np.ndarray, log_odds: np.ndarray, probability: np.ndarray,
     order = np.argsort(-log_odds, kind="stable")
     for k in capacities:
         out[f"precision_at_{k}"] = float(y[order[:k]].mean()) if n >= k else float("nan")
-    top = max(1, int(np.ceil(0.01 * n))) if n else 0
+    top = _top_1pct(n)
     out["recall_at_top_1pct"] = float(y[order[:top]].sum() / positives) if positives else float("nan")
     out["brier"] = float(brier_score_loss(y, probability)) if n else float("nan")
     return out
@@ -91,7 +96,7 @@ def slice_table(y: np.ndarray, log_odds: np.ndarray, slices: Mapping[str, pd.Ser
             mask = values == value
             yy, ss = y[mask], log_odds[mask]
             positives = int(yy.sum())
-            top = max(1, int(np.ceil(0.01 * mask.sum())))
+            top = _top_1pct(int(mask.sum()))
             order = np.argsort(-ss, kind="stable")
             rows.append({"kind": kind, "slice": str(value), "businesses": int(mask.sum()), "positives": positives,
                          "pr_auc": float(average_precision_score(yy, ss)) if 0 < positives < len(yy) else np.nan,
@@ -137,7 +142,7 @@ def fairness_table(log_odds: np.ndarray, probability: np.ndarray, y: np.ndarray,
     """Share of each group in the top 1%, relative to the overall share (four-fifths rule as a screen)."""
     n = len(log_odds)
     top = np.zeros(n, dtype=bool)
-    top[np.argsort(-log_odds, kind="stable")[:max(1, int(np.ceil(0.01 * n)))]] = True
+    top[np.argsort(-log_odds, kind="stable")[:_top_1pct(n)]] = True
     overall = top.mean() if n else np.nan
     rows = []
     for attribute, labels in groups.items():

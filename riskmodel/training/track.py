@@ -23,17 +23,16 @@ import features
 from riskmodel import __version__
 from riskmodel.config import ExperimentConfig
 from riskmodel.contract import load_dataset
+from riskmodel.registry import MODEL_NAME
 from riskmodel.tracking import data_sha256, experiment_id, git_commit
 from riskmodel.training import plots
 from riskmodel.training.card import CardInputs, model_card
 from riskmodel.training.fit import FittedModel, fit_model, protected_columns
 
-__all__ = ["MODEL_NAME", "TrainResult", "card_inputs", "train"]
+__all__ = ["TrainResult", "card_inputs", "train"]
 
 log = logging.getLogger(__name__)
 
-#: Name of the registered model.
-MODEL_NAME = "riskmodel"
 _PU_TEXT = {
     "weighted-negative": "unlabelled businesses count as negatives with a small weight; businesses investigated and "
                          "found clean count as reliable negatives with a larger weight",
