@@ -148,6 +148,8 @@ def _window(view: AsOf) -> _Window | None:
 
 def _share(part: np.ndarray, whole: np.ndarray, win: _Window) -> pd.Series:
     """Divide part by whole per covered business, leaving out businesses whose whole is 0 (undefined)."""
+    # bincount of an empty selection is int64 even with weights: divide in float64 always.
+    part, whole = np.asarray(part, dtype="float64"), np.asarray(whole, dtype="float64")
     keep = whole > 0
     return win.series(np.divide(part, whole, out=np.zeros_like(part), where=keep), keep)
 

@@ -151,3 +151,12 @@ def test_inputs_not_mutated_and_catalogued() -> None:
         assert CATALOGUE[name].sources == ("transactions",)
         assert not CATALOGUE[name].zero_when_absent
     assert np.isfinite(build(ds, AS_OF, names=NAMES).loc[["T1", "T2"]].to_numpy()).all()
+
+
+def test_window_with_only_outflows_has_no_pass_through_share() -> None:
+    # No credit in the window: bincount gives int64 zeros, and the share is undefined (missing), not a crash.
+    rows = [_tx("T1", "2024-09-01", -2_000), _tx("T1", "2024-09-02", -500)]
+    frame = build(make_dataset(companies=_companies(), transactions=rows), AS_OF,
+                  names=["share_of_inflows_paid_out_within_3_days_last_12m", "transactions_last_12m"])
+    assert np.isnan(frame.loc["T1", "share_of_inflows_paid_out_within_3_days_last_12m"])
+    assert frame.loc["T1", "transactions_last_12m"] == 2
