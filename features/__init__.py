@@ -5,13 +5,14 @@
 expected direction and the reason text officers read.
 """
 
-from features.build import FAMILIES, build, load_families
+from features.build import FAMILIES, build, build_view, load_families
 from features.catalogue import CATALOGUE, FEATURE_SETS, FeatureSpec, catalogue_version, feature, feature_set
 from features.pit import AsOf
 
 #: Marks this package as riskmodel's own ``features`` (another distribution could ship a top-level ``features``).
 PROJECT = "riskmodel"
 
-__all__ = ["CATALOGUE", "FAMILIES", "FEATURE_SETS", "PROJECT", "AsOf", "FeatureSpec", "build", "catalogue_version",
+__all__ = ["CATALOGUE", "FAMILIES", "FEATURE_SETS", "PROJECT", "AsOf", "FeatureSpec", "build", "build_view",
+           "catalogue_version",
            "feature",
            "feature_set", "load_families"]

@@ -13,7 +13,7 @@ from features.catalogue import CATALOGUE, feature_set
 from features.pit import AsOf
 from riskmodel.contract import Dataset
 
-__all__ = ["FAMILIES", "build"]
+__all__ = ["FAMILIES", "build", "build_view"]
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,13 @@ def build(dataset: Dataset, as_of: dt.date, names: list[str] | str = "all") -> p
     DataFrame
         One row per business, indexed by ``company_number``, one float column per feature (NaN = missing).
     """
+    return build_view(AsOf(dataset, as_of), names)
+
+
+def build_view(view: AsOf, names: list[str] | str = "all") -> pd.DataFrame:
+    """Compute features on a point-in-time view (see :func:`build`); the view keeps its shared work for reuse."""
     load_families()
     wanted = feature_set(names) if isinstance(names, str) else list(names)
-    view = AsOf(dataset, as_of)
     index = view.index
     columns: dict[str, pd.Series] = {}
     for name in wanted:
@@ -64,5 +68,5 @@ def build(dataset: Dataset, as_of: dt.date, names: list[str] | str = "all") -> p
         columns[name] = values.astype("float64")
     frame = pd.DataFrame(columns, index=index)
     frame.replace([np.inf, -np.inf], np.nan, inplace=True)
-    log.debug("built %d features for %d businesses as of %s", frame.shape[1], len(frame), as_of)
+    log.debug("built %d features for %d businesses as of %s", frame.shape[1], len(frame), view.as_of)
     return frame

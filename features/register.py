@@ -72,6 +72,7 @@ __all__ = [
     "formation_agent_nominee_among_officers",
     "max_other_directorships_of_current_directors",
     "mean_other_directorships_of_current_directors",
+    "office_parts",
     "officer_rows_with_implausible_data",
     "officers_appointed_within_90_days_of_incorporation",
     "registered_office_at_mass_registration_address",
@@ -184,12 +185,9 @@ def _address_keys(view: AsOf) -> np.ndarray:
 
     def compute(v: AsOf) -> np.ndarray:
         office = v.registered_office.reindex(v.index)
-        postcode = (office["registered_office_postcode"].astype("string[pyarrow]").str.upper()
-                    .str.replace(r"\s+", "", regex=True))
-        address = (office["registered_office_address"].astype("string[pyarrow]").str.lower()
-                   .str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip())
-        pc_code, _ = pd.factorize(postcode.where(postcode.str.len() > 0))
-        ad_code, ad_uniques = pd.factorize(address.where(address.str.len() > 0))
+        postcode, address = office_parts(office["registered_office_postcode"], office["registered_office_address"])
+        pc_code, _ = pd.factorize(postcode)
+        ad_code, ad_uniques = pd.factorize(address)
         both = np.where((pc_code >= 0) & (ad_code >= 0), pc_code.astype(np.int64) * (len(ad_uniques) + 1) + ad_code,
                         -1)
         key, _ = pd.factorize(both)
@@ -199,6 +197,17 @@ def _address_keys(view: AsOf) -> np.ndarray:
         return key
 
     return _memo(view, "address_keys", compute)
+
+
+def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Normalised registered office parts: postcode without spaces in capitals, address line in lower-case words.
+
+    Blank parts become missing. Two businesses share an office when both parts are present and equal; the
+    scoring neighbourhood (:mod:`riskmodel.scoring.neighbourhood`) uses the same rule.
+    """
+    pc = postcode.astype("string[pyarrow]").str.upper().str.replace(r"\s+", "", regex=True)
+    ad = (address.astype("string[pyarrow]").str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip())
+    return pc.where(pc.str.len() > 0), ad.where(ad.str.len() > 0)
 
 
 def _sort_order(*keys: np.ndarray) -> np.ndarray:

@@ -15,10 +15,11 @@ import functools
 import hashlib
 import hmac
 import json
+import os
+import re
 import secrets
-import threading
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -103,36 +104,157 @@ def add_key(path: str | Path, key_id: str) -> str:
     return key
 
 
-class _BodyLimit:
-    """ASGI middleware: answer 413 to any request body larger than ``limit`` bytes (declared or streamed)."""
+_NUMBER = re.compile(r"[A-Za-z0-9-]{1,32}")  # ScoreRequest.company_number; fullmatch, so no trailing newline
+_SCORE_PATH = "/v1/score"
+_JSON = b"application/json"
 
-    def __init__(self, app: Any, limit: int) -> None:
+
+def _key_id(keys: Mapping[str, str], key: str | None) -> str | None:
+    """Return the id of the stored key whose hash matches ``key``, else None.
+
+    Every stored hash is compared, in constant time, so the time taken says nothing about which key (or how much of
+    one) matched.
+    """
+    digest = _hash(key or "")
+    found = None
+    for key_id, stored in keys.items():
+        if hmac.compare_digest(digest, stored) and key:
+            found = key_id
+    return found
+
+
+class _AuditLog:
+    """Append-only JSON-lines audit log shared by every worker process.
+
+    The file is opened once with ``O_APPEND`` and each line goes out in a single ``os.write``: the kernel appends
+    each write whole at the end of the file, so lines from concurrent requests and from several uvicorn workers
+    never interleave, with no lock and no user-space buffer to flush.
+    """
+
+    def __init__(self, path: str | Path, model_info: Mapping[str, Any]) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        self.version = model_info["version"]
+        self.sha256 = model_info["sha256"]
+
+    def write(self, route: str, request_id: str, key_id: str, status: int, scores: list[list[Any]],
+              body: bytes) -> None:
+        """Append one line: time, key id, request id, route, status, model, input hash, scores and bands."""
+        line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key_id": key_id,
+                "request_id": request_id, "route": route, "status": status, "model_version": self.version,
+                "model_sha256": self.sha256, "input_sha256": hashlib.sha256(body).hexdigest(), "scores": scores}
+        data = (json.dumps(line) + "\n").encode("ascii")  # json.dumps escapes non-ASCII
+        written = os.write(self.fd, data)
+        while written < len(data):  # only on a short write (disk full, signal): finish the line
+            written += os.write(self.fd, data[written:])
+
+
+class _Front:
+    """ASGI entry point: the body-size limit on every request, and a fast path for ``POST /v1/score``.
+
+    The body is read here, up to the limit, before FastAPI sees the request: a body over the limit, declared or
+    streamed, gets 413 (an exception raised from inside FastAPI's body reading would come out as 400), and the read
+    body is then replayed to FastAPI.
+
+    The fast path answers only the case it can answer for certain: a valid key, a JSON body that is exactly
+    ``{"company_number": <valid number>}`` and a business of the reference data. It then sends the score's
+    pre-serialised bytes and writes the audit line itself, skipping FastAPI's routing, dependency injection and
+    pydantic validation (most of the per-call cost). Anything else (no or wrong key, bad JSON, a bad or extra field,
+    an unknown business) goes to the FastAPI app, so every error response (401, 422 with ``loc``, 404) comes from
+    the one documented code path and cannot drift from it.
+    """
+
+    def __init__(self, app: FastAPI, limit: int, fast_score: Callable[[str], tuple[bytes, list[Any]]],
+                 keys: Mapping[str, str], audit: _AuditLog) -> None:
         self.app = app
+        self.fastapi = app  # for OpenAPI and tests
         self.limit = limit
-        self.fastapi: Any = app
+        self.fast_score = fast_score
+        self.keys = keys
+        self.audit = audit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        declared = key = content_type = None
+        for name, value in scope["headers"]:
+            if name == b"content-length" and declared is None:
+                declared = value
+            elif name == b"x-api-key" and key is None:
+                key = value
+            elif name == b"content-type" and content_type is None:
+                content_type = value
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._reject(send)
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
         try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
+            body = await self._read(receive)
+        except _Disconnected:  # the client went away mid-body: nobody to answer, nothing to audit
+            return
+        if body is None:
             await self._reject(send)
+            return
+        if scope["path"] == _SCORE_PATH and scope["method"] == "POST":
+            answer = self._answer(body, key, content_type)
+            if answer is not None:
+                await self._send_score(send, body, *answer)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read(self, receive: Receive) -> bytes | None:
+        """Read the whole body; None once it is over the limit, :class:`_Disconnected` if the client goes away."""
+        chunks: list[bytes] = []
+        seen = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _Disconnected
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _answer(self, body: bytes, key: bytes | None, content_type: bytes | None
+                ) -> tuple[bytes, list[Any], str] | None:
+        """Return the score's bytes, audit summary and key id if the call surely succeeds, else None (FastAPI answers).
+
+        Accepts a subset of what FastAPI and ``ScoreRequest`` accept (same JSON parser, same field rules), so a
+        request taken here would have had the same 200 answer there.
+        """
+        if content_type is None or content_type.split(b";", 1)[0].strip().lower() != _JSON:
+            return None
+        key_id = _key_id(self.keys, key.decode("latin-1") if key else None)  # Starlette decodes headers as latin-1
+        if key_id is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:  # JSONDecodeError and undecodable bytes
+            return None
+        if type(data) is not dict or len(data) != 1:
+            return None
+        number = data.get("company_number")
+        if type(number) is not str or _NUMBER.fullmatch(number) is None:
+            return None
+        try:
+            text, scores = self.fast_score(number)
+        except UnknownBusinessError:
+            return None
+        return text, scores, key_id
+
+    async def _send_score(self, send: Send, body: bytes, text: bytes, scores: list[Any], key_id: str) -> None:
+        """Audit, then send the 200 with the same headers as the FastAPI route."""
+        rid = str(uuid.uuid4())
+        self.audit.write(_SCORE_PATH, rid, key_id, 200, [scores], body)
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"x-request-id", rid.encode("ascii")), (b"content-length", b"%d" % len(text)),
+                                (b"content-type", _JSON)]})
+        await send({"type": "http.response.body", "body": text})
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps({"detail": f"request body larger than {self.limit} bytes"}).encode()
@@ -141,8 +263,22 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
+class _Disconnected(Exception):
     pass
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Wrap ``receive`` to give the already-read body once, then defer to the real one (for disconnects)."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
 
 
 def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_body_bytes: int = 65_536) -> Any:
@@ -162,7 +298,7 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     Returns
     -------
     ASGI application
-        The FastAPI app (as ``.app``) wrapped in the body-size limit.
+        The FastAPI app (as ``.fastapi``) behind the body-size limit and the ``POST /v1/score`` fast path.
     """
     bundle = scorer.scorer.bundle
     model_info = {"name": "riskmodel", "version": scorer.scorer.version,
@@ -171,21 +307,16 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
                   "catalogue_version": bundle.metadata.get("catalogue_version"),
                   "bands": [{"name": n, "min_score": s} for n, _, s in bundle.bands],
                   "score_meaning": bundle.metadata.get("score_meaning")}
-    lock = threading.Lock()
-    audit_path = Path(audit_log)
-    audit_path.parent.mkdir(parents=True, exist_ok=True)
-    audit_file = open(audit_path, "a", encoding="utf-8")  # noqa: SIM115 - open for the app's lifetime
+    audit_log_ = _AuditLog(audit_log, model_info)
 
     app = FastAPI(title="riskmodel", version=str(model_info["version"]),
                   description="Advisory risk scores of businesses for human review. A score never decides alone.")
     header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
-    def authenticate(key: str | None = Depends(header)) -> str:
-        digest = _hash(key or "")
-        found = None
-        for key_id, stored in keys.items():  # every stored hash is compared, in constant time
-            if hmac.compare_digest(digest, stored) and key:
-                found = key_id
+    # Dependencies and routes are ``async def``: a plain ``def`` runs in Starlette's thread pool, and the hop there
+    # and back costs more than the work itself (hashing a key, making an id).
+    async def authenticate(key: str | None = Depends(header)) -> str:
+        found = _key_id(keys, key)
         if found is None:
             raise HTTPException(status_code=401, detail="a valid X-API-Key header is required",
                                 headers={"WWW-Authenticate": "API-Key"})
@@ -193,23 +324,17 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
 
     def audit(request: Request, rid: str, key_id: str, status: int, results: list[dict[str, Any]],
               body: bytes) -> None:
-        line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key_id": key_id,
-                "request_id": rid, "route": request.url.path, "status": status,
-                "model_version": model_info["version"], "model_sha256": model_info["sha256"],
-                "input_sha256": hashlib.sha256(body).hexdigest(),
-                "scores": [[r.get("risk_score"), r.get("risk_band")] for r in results]}
-        with lock:
-            audit_file.write(json.dumps(line) + "\n")
-            audit_file.flush()
+        audit_log_.write(request.url.path, rid, key_id, status,
+                         [[r.get("risk_score"), r.get("risk_band")] for r in results], body)
 
-    def request_id(response: Response) -> str:
+    async def request_id(response: Response) -> str:
         # Set per route rather than by an HTTP middleware: Starlette's BaseHTTPMiddleware costs latency per call.
         rid = str(uuid.uuid4())
         response.headers["X-Request-ID"] = rid
         return rid
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", "model_version": model_info["version"], "scores_as_of": model_info["scores_as_of"]}
 
     @app.get("/v1/model")
@@ -219,11 +344,11 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
         return model_info
 
     @functools.lru_cache(maxsize=100_000)
-    def cached(number: str) -> tuple[str, dict[str, Any]]:
-        # Scores of the reference data are fixed for the service's lifetime: keep each one's JSON, validated once
-        # against the response model, so a call costs no re-serialisation.
+    def cached(number: str) -> tuple[bytes, list[Any]]:
+        # Scores of the reference data are fixed for the service's lifetime: keep each one's JSON bytes, validated
+        # once against the response model, so a call costs no re-serialisation, and its audit summary.
         result = ScoreOut.model_validate(scorer.score(number).to_dict()).model_dump()
-        return json.dumps(result), {"risk_score": result["risk_score"], "risk_band": result["risk_band"]}
+        return json.dumps(result).encode("utf-8"), [result["risk_score"], result["risk_band"]]
 
     def one(number: str) -> dict[str, Any]:
         result: dict[str, Any] = json.loads(cached(number)[0])
@@ -232,13 +357,14 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     @app.post("/v1/score", response_model=ScoreOut)
     async def score(body: ScoreRequest, request: Request, key_id: str = Depends(authenticate),
                     rid: str = Depends(request_id)) -> Response:
+        # Reached only when the fast path in _Front declines (or the app is called without it): the reference.
         raw = await request.body()
         try:
             text, summary = cached(body.company_number)
         except UnknownBusinessError as exc:
             audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit(request, rid, key_id, 200, [summary], raw)
+        audit_log_.write(request.url.path, rid, key_id, 200, [summary], raw)
         return Response(content=text, media_type="application/json", headers={"X-Request-ID": rid})
 
     @app.post("/v1/score/batch", response_model=list[ScoreOut])
@@ -253,9 +379,7 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
         audit(request, rid, key_id, 200, results, raw)
         return results
 
-    limited = _BodyLimit(app, max_body_bytes)
-    limited.fastapi = app  # for OpenAPI and tests
-    return limited
+    return _Front(app, max_body_bytes, cached, keys, audit_log_)
 
 
 def app_from_env() -> Any:
@@ -264,8 +388,6 @@ def app_from_env() -> Any:
     ``riskmodel serve --workers N`` sets ``RISKMODEL_SERVE_MODEL``, ``RISKMODEL_SERVE_REFERENCE``,
     ``RISKMODEL_SERVE_KEYS``, ``RISKMODEL_SERVE_AUDIT_LOG`` and ``RISKMODEL_SERVE_MAX_BODY_BYTES``.
     """
-    import os
-
     from riskmodel.scoring import RiskScorer
 
     env = os.environ

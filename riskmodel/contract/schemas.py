@@ -10,6 +10,7 @@ with ``DataFrame.duplicated``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
@@ -41,8 +42,9 @@ def _finite(series: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(series.to_numpy(dtype="float64")), index=series.index)
 
 
+@functools.lru_cache(maxsize=256)
 def table_schema(spec: TableSpec, extract_date: dt.date | None = None) -> pa.DataFrameSchema:
-    """Build the column-level pandera schema of a typed contract table.
+    """Build the column-level pandera schema of a typed contract table (cached: specs are immutable).
 
     Parameters
     ----------

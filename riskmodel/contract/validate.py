@@ -106,9 +106,14 @@ class TableResult:
 
 
 def _problems(records: list[dict[str, Any]]) -> pd.DataFrame:
+    if not records:
+        return _NO_PROBLEMS.copy()  # the common case, and building a frame costs a millisecond
     frame = pd.DataFrame(records, columns=PROBLEM_COLUMNS)
     frame["row"] = frame["row"].astype("Int64")
     return frame
+
+
+_NO_PROBLEMS = pd.DataFrame({c: pd.Series(dtype="Int64" if c == "row" else object) for c in PROBLEM_COLUMNS})
 
 
 def _row_problems(table: str, column: str, rows: pd.Index, values: pd.Series | list[str], rule: str,

@@ -15,14 +15,19 @@ from typing import Any, cast
 import pandas as pd
 
 import features
+from features.pit import AsOf
 from riskmodel.contract import TABLES, Dataset, load_dataset
 from riskmodel.contract.io import RawTable
 from riskmodel.contract.validate import validate_table
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import Scorer, ScoreResult, company_names, result_from_row
+from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
 
 __all__ = ["RECORD_TABLES", "RecordError", "RiskScorer", "UnknownBusinessError"]
+
+#: Features the neighbourhood computes from the reference graph instead of the neighbourhood's own rows.
+_GRAPH_FEATURES = ("network_component_size", "distance_to_labelled_positive")
 
 #: Tables a supplier's own records may hold, by the record's key (``company`` is one row, the others lists).
 RECORD_TABLES = {"company": "companies", "officers": "officers", "ownership": "ownership", "accounts": "accounts",
@@ -35,6 +40,13 @@ class UnknownBusinessError(RiskmodelError):
 
 class RecordError(RiskmodelError):
     """A supplier's records break the data contract; ``evidence['problems']`` names each field and rule."""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if text.strip() else None
 
 
 def _record_tables(record: Mapping[str, Any], extract_date: dt.date | None) -> dict[str, pd.DataFrame]:
@@ -67,10 +79,10 @@ def _record_tables(record: Mapping[str, Any], extract_date: dt.date | None) -> d
         if extra:
             raise RecordError(f"{key}: unknown field {extra[0]!r}", field=f"{key}.{extra[0]}",
                               allowed=[c.name for c in spec.columns])
-        text = pd.DataFrame([{c.name: (None if r.get(c.name) is None else str(r.get(c.name))) for c in spec.columns}
-                             for r in rows], dtype="object")
+        # Text as a CSV reader gives it (blank means missing), so typing can skip its per-value checks.
+        text = pd.DataFrame([{c.name: _text(r.get(c.name)) for c in spec.columns} for r in rows], dtype="object")
         text.index = pd.RangeIndex(1, len(text) + 1)
-        result = validate_table(spec, RawTable(text), extract_date)
+        result = validate_table(spec, RawTable(text, text=True), extract_date)
         for p in result.problems.to_dict("records"):
             problems.append({"field": f"{key}[{int(p['row']) - 1 if pd.notna(p['row']) else 0}].{p['column']}",
                              "value": p["value"], "rule": p["rule"], "message": p["message"]})
@@ -97,11 +109,15 @@ class RiskScorer:
         Date the scores describe.
     """
 
-    def __init__(self, scorer: Scorer, scores: pd.DataFrame, as_of: dt.date, reference: Dataset | None = None) -> None:
+    def __init__(self, scorer: Scorer, scores: pd.DataFrame, as_of: dt.date, reference: Dataset | None = None,
+                 neighbourhood: Neighbourhood | None = None) -> None:
         self.scorer = scorer
         self.scores = scores
         self.as_of = as_of
         self.reference = reference
+        self.neighbourhood = neighbourhood
+        #: How many ``score_record`` calls had to rebuild every feature (the neighbourhood was not exact).
+        self.rebuilds = 0
 
     @classmethod
     def load(cls, model: str | Path, reference: str | Path, as_of: dt.date | None = None) -> RiskScorer:
@@ -122,10 +138,13 @@ class RiskScorer:
         when = as_of or dataset.extract_date
         if when is None:
             raise RiskmodelError("the reference data have no extract date: give as_of", field="as_of")
-        X = features.build(dataset, when, bundle.feature_names)
+        view = AsOf(dataset, when)
+        X = features.build_view(view, bundle.feature_names)
         names = company_names(dataset)
         frame = scorer.score_frame(X, when.isoformat(), names=names).set_index("company_number", drop=False)
-        return cls(scorer, frame, when, dataset)
+        graph = view.memo("network:graph", lambda: None) if any(
+            n in bundle.feature_names for n in _GRAPH_FEATURES) else None
+        return cls(scorer, frame, when, dataset, Neighbourhood(dataset, when, graph))
 
     def score(self, company_number: str) -> ScoreResult:
         """Score one business of the reference data.
@@ -167,22 +186,43 @@ class RiskScorer:
             raise RiskmodelError("score_record needs the reference data (use RiskScorer.load)")
         tables = _record_tables(record, self.reference.extract_date)
         number = str(tables["companies"]["company_number"].iloc[0])
-        keys = {"companies": "company_number", "officers": "company_number", "ownership": "company_number",
-                "accounts": "company_number", "licences": "holder_company_number",
-                "contracts": "supplier_company_number", "transactions": "company_number"}
-        combined: dict[str, pd.DataFrame] = {}
-        for table, frame in self.reference.tables.items():
-            key = keys.get(table)
-            base = frame[frame[key] != number] if key is not None and key in frame.columns else frame
-            if table in tables and len(tables[table]):
-                base = pd.concat([base, tables[table].astype(base.dtypes.to_dict(), errors="ignore")],
-                                 ignore_index=True)
-            combined[table] = base
-        dataset = dataclasses.replace(self.reference, tables=combined)
-        X = features.build(dataset, self.as_of, self.scorer.names)
+        X = self._neighbourhood_features(number, tables) if self.neighbourhood is not None else None
+        if X is None:
+            self.rebuilds += 1
+            X = self._rebuild_features(number, tables)
         if number not in X.index:
             raise RecordError(f"the business did not exist on {self.as_of} (date_of_creation after it)",
                               field="company.date_of_creation")
         names = pd.Series({number: tables["companies"]["company_name"].iloc[0]})
         frame = self.scorer.score_frame(X.loc[[number]], self.as_of.isoformat(), names=names)
         return result_from_row(frame.iloc[0])
+
+    def _neighbourhood_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+        """Features of the business from its neighbourhood only; None when that would not be exact."""
+        assert self.neighbourhood is not None
+        new, old, linked = self.neighbourhood.dataset(number, tables)
+        view = AsOf(new, self.as_of)
+        X = features.build_view(view, self.scorer.names)
+        graph_features = [n for n in _GRAPH_FEATURES if n in self.scorer.names]
+        if graph_features and number in X.index:
+            network = self.neighbourhood.network(number, view, AsOf(old, self.as_of), linked)
+            if network is None:
+                return None
+            for name in graph_features:
+                if name in network:
+                    X.loc[number, name] = network[name]
+        return X
+
+    def _rebuild_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        """Features of every business with the records joined to the whole reference (exact, slow)."""
+        assert self.reference is not None
+        combined: dict[str, pd.DataFrame] = {}
+        for table, frame in self.reference.tables.items():
+            key = BUSINESS_KEYS.get(table) if table != "labels" else None
+            base = frame[frame[key] != number] if key is not None and key in frame.columns else frame
+            if table in tables and len(tables[table]):
+                base = pd.concat([base, tables[table].astype(base.dtypes.to_dict(), errors="ignore")],
+                                 ignore_index=True)
+            combined[table] = base
+        dataset = dataclasses.replace(self.reference, tables=combined)
+        return features.build(dataset, self.as_of, self.scorer.names)

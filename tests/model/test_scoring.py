@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -169,6 +170,75 @@ def test_score_record_of_a_known_business_equals_score(world: Path, model_dir: P
     scorer = RiskScorer.load(model_dir, reference=world)
     number = str(scorer.scores.index[0])  # the top-ranked business: its reasons are many and specific
     assert scorer.score_record(_record_of(world, number)) == scorer.score(number)
+
+
+def _same(a: pd.Series, b: pd.Series) -> list[str]:
+    """Names of the features that differ (NaN equals NaN)."""
+    return [c for c in a.index if not (a[c] == b[c] or (np.isnan(a[c]) and np.isnan(b[c])))]
+
+
+def _variants(world: Path, scorer: RiskScorer, number: str, other: str) -> list[dict[str, object]]:
+    """A business's record as sent, and changed in the ways that move it in the network."""
+    record = _record_of(world, number)
+    mate = _record_of(world, other)
+    company = dict(record["company"])  # type: ignore[call-overload]
+    moved = {**company, "registered_office_postcode": mate["company"]["registered_office_postcode"],  # type: ignore
+             "registered_office_address": mate["company"]["registered_office_address"]}  # type: ignore[index]
+    shared = [{**row, "company_number": number} for row in mate["officers"]][:2]  # type: ignore[attr-defined]
+    new = {**company, "company_number": "NEW00002"}
+    return [record, {**record, "company": moved}, {**record, "officers": [*record["officers"], *shared]},  # type: ignore
+            {**record, "officers": [], "ownership": []},
+            {"company": new, "officers": [{**row, "company_number": "NEW00002"} for row in
+                                          record["officers"]]}]  # type: ignore[attr-defined]
+
+
+def test_score_record_neighbourhood_equals_a_full_rebuild(world: Path, model_dir: Path) -> None:
+    from riskmodel.scoring.scorer import _record_tables
+
+    scorer = RiskScorer.load(model_dir, reference=world)
+    linked = scorer.scores.index[np.flatnonzero(scorer.neighbourhood.graph.adjacency.getnnz(axis=1)[  # type: ignore
+        scorer.neighbourhood.graph.nodes.get_indexer(scorer.scores.index)] > 0)]  # type: ignore[union-attr]
+    rng = np.random.default_rng(7)
+    numbers = [*scorer.scores.index[:3], *rng.choice(scorer.scores.index, 6, replace=False),
+               *rng.choice(linked, 6, replace=False)]
+    checked = 0
+    for i, number in enumerate(numbers):
+        for record in _variants(world, scorer, str(number), str(numbers[(i + 1) % len(numbers)])):
+            tables = _record_tables(record, scorer.as_of)
+            key = str(tables["companies"]["company_number"].iloc[0])
+            fast = scorer._neighbourhood_features(key, tables)
+            full = scorer._rebuild_features(key, tables)
+            if fast is None:
+                continue  # the records moved a link between other businesses: score_record rebuilds
+            assert _same(fast.loc[key], full.loc[key]) == [], (number, record.keys())
+            checked += 1
+    assert checked >= 60  # nearly every case takes the shortcut
+    assert scorer.score_record(_record_of(world, str(numbers[4]))) == scorer.score(str(numbers[4]))
+
+
+def test_score_record_rebuilds_when_a_person_crosses_the_link_threshold(world: Path, model_dir: Path) -> None:
+    from features.network import MAX_SHARED_BUSINESSES
+    from riskmodel.scoring.scorer import _record_tables
+
+    scorer = RiskScorer.load(model_dir, reference=world)
+    officers = pd.read_parquet(world / "officers.parquet")
+    current = officers[officers["resigned_on"].isna()]
+    counts = current.groupby("officer_id")["company_number"].nunique()
+    person = str(counts[(counts >= 2) & (counts <= 5)].index[0])  # links a few businesses today
+    host = str(scorer.scores.index[-1])
+    row = current[current["officer_id"] == person].iloc[0].to_dict()
+    extra = [{**{k: (None if pd.isna(v) else str(v)) for k, v in row.items()}, "company_number": host,
+              "appointed_on": str(dt.date(2001, 1, 1) + dt.timedelta(days=i))} for i in range(MAX_SHARED_BUSINESSES)]
+    record = _record_of(world, host)
+    record = {**record, "officers": [*record["officers"], *extra]}  # type: ignore[list-item]
+    tables = _record_tables(record, scorer.as_of)
+    assert scorer._neighbourhood_features(host, tables) is None
+    before = scorer.rebuilds
+    result = scorer.score_record(record)
+    assert scorer.rebuilds == before + 1
+    full = scorer._rebuild_features(host, tables)
+    assert result.risk_score == scorer.scorer.score_frame(full.loc[[host]], scorer.as_of.isoformat())[
+        "risk_score"].iloc[0]
 
 
 def test_score_record_of_a_new_supplier_and_bad_fields(world: Path, model_dir: Path) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -11,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from riskmodel.registry import export_model
 from riskmodel.scoring import RiskScorer
-from riskmodel.service import MAX_BATCH, add_key, create_app, load_keys
+from riskmodel.service import MAX_BATCH, _AuditLog, add_key, create_app, load_keys
 from riskmodel.training.track import TrainResult
 
 
@@ -107,3 +111,132 @@ def test_openapi_documents_the_routes(service: tuple[TestClient, str, Path]) -> 
     client, _, _ = service
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/score", "/v1/score/batch", "/v1/model", "/health"} <= set(paths)
+
+
+# The POST /v1/score fast path (service._Front) must answer exactly as the FastAPI route would.
+
+_BAD_BODIES: list[tuple[bytes, str]] = [
+    (b'{"company_number": "SC 12; DROP"}', "application/json"),
+    (b'{"company_number": "SC1", "name": "x"}', "application/json"),
+    (b'{"company_number": ""}', "application/json"),
+    (b'{"company_number": "' + b"A" * 33 + b'"}', "application/json"),
+    (b'{"company_number": "SC1\\n"}', "application/json"),  # Python's re "$" would accept the newline
+    (b'{"company_number": "SC\\u00e91"}', "application/json"),
+    (b'{"company_number": 123}', "application/json"),
+    (b'{"company_number": null}', "application/json"),
+    (b'{"company_numbers": ["SC1"]}', "application/json"),
+    (b"{}", "application/json"),
+    (b'["SC1"]', "application/json"),
+    (b'"SC1"', "application/json"),
+    (b"{bad", "application/json"),
+    (b"\xff\xfe", "application/json"),
+    (b"", "application/json"),
+    (b'{"company_number": "SC1"}', "text/plain"),
+    (b'{"company_number": "NOSUCH1"}', "application/json"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type"), _BAD_BODIES)
+def test_fast_path_errors_match_the_fastapi_route(service: tuple[TestClient, str, Path], body: bytes,
+                                                  content_type: str) -> None:
+    client, key, _ = service
+    front: Any = client.app
+    reference = TestClient(front.fastapi)  # the same app without the fast path
+    for headers in ({"X-API-Key": key, "Content-Type": content_type}, {"Content-Type": content_type},
+                    {"X-API-Key": "wrong", "Content-Type": content_type}):
+        fast = client.post("/v1/score", content=body, headers=headers)
+        slow = reference.post("/v1/score", content=body, headers=headers)
+        assert fast.status_code == slow.status_code and fast.status_code in (401, 404, 422)
+        assert fast.json() == slow.json()
+        assert fast.headers.get("www-authenticate") == slow.headers.get("www-authenticate")
+        if fast.status_code == 422:
+            assert fast.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_fast_path_answers_valid_calls_without_fastapi(service: tuple[TestClient, str, Path],
+                                                       scorer: RiskScorer) -> None:
+    client, key, audit = service
+    front: Any = client.app
+    calls = 0
+    inner = front.app  # the FastAPI app, which the fast path must not reach for a valid call
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        nonlocal calls
+        calls += 1
+        await inner(scope, receive, send)
+
+    front.app = counting
+    reference = TestClient(inner)
+    number = str(scorer.scores.index[1])
+    for content_type in ("application/json", "application/json; charset=utf-8"):
+        fast = client.post("/v1/score", content=json.dumps({"company_number": number}),
+                           headers={"X-API-Key": key, "Content-Type": content_type})
+        slow = reference.post("/v1/score", json={"company_number": number}, headers={"X-API-Key": key})
+        assert fast.status_code == slow.status_code == 200
+        assert fast.content == slow.content and fast.json() == scorer.score(number).to_dict()
+        assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
+        assert fast.headers["X-Request-ID"] != slow.headers["X-Request-ID"]
+    assert calls == 0
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 4 and lines[2]["request_id"] == fast.headers["X-Request-ID"]
+    assert all(line["route"] == "/v1/score" and line["status"] == 200 for line in lines)
+    sent = json.dumps({"company_number": number}).encode()
+    assert lines[0]["input_sha256"] == lines[2]["input_sha256"] == hashlib.sha256(sent).hexdigest()
+
+
+def test_fast_path_audits_one_line_per_answered_call(service: tuple[TestClient, str, Path],
+                                                     scorer: RiskScorer) -> None:
+    client, key, audit = service
+    numbers = [str(n) for n in scorer.scores.index[:5]]
+    ids = []
+    for i in range(40):
+        response = client.post("/v1/score", content=json.dumps({"company_number": numbers[i % 5]}),
+                               headers={"X-API-Key": key, "Content-Type": "application/json"})
+        assert response.status_code == 200
+        ids.append(response.headers["X-Request-ID"])
+    assert client.post("/v1/score", json={"company_number": "NOSUCH1"}, headers={"X-API-Key": key}).status_code == 404
+    client.post("/v1/score", json={"company_number": numbers[0]})  # 401: before auditing, as on every route
+    client.post("/v1/score", json={"company_number": "a b"}, headers={"X-API-Key": key})  # 422: likewise
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == 41
+    assert [line["request_id"] for line in lines[:40]] == ids and len(set(ids)) == 40
+    assert [line["status"] for line in lines] == [200] * 40 + [404]
+    expected = {n: [scorer.score(n).risk_score, scorer.score(n).risk_band] for n in numbers}
+    assert [line["scores"] for line in lines[:40]] == [[expected[numbers[i % 5]]] for i in range(40)]
+    body = json.dumps({"company_number": numbers[0]}).encode()
+    assert lines[0]["input_sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_fast_path_413_declared_and_streamed(service: tuple[TestClient, str, Path]) -> None:
+    client, key, audit = service
+    big = b'{"company_number": "' + b"A" * 10_000 + b'"}'
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold on the streamed bytes
+        for start in range(0, len(big), 1000):
+            yield big[start:start + 1000]
+
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    assert client.post("/v1/score", content=big, headers=headers).status_code == 413
+    streamed = client.post("/v1/score", content=chunks(), headers=headers)
+    assert streamed.status_code == 413 and "larger than 4096 bytes" in streamed.json()["detail"]
+    assert client.post("/v1/score/batch", content=chunks(), headers=headers).status_code == 413
+    assert not audit.exists() or audit.read_text() == ""
+
+
+def test_audit_lines_stay_whole_across_writers(tmp_path: Path) -> None:
+    # Two writers on one file, as two uvicorn workers: each line is one O_APPEND write, so none interleave.
+    path = tmp_path / "audit.jsonl"
+    info = {"version": "v", "sha256": "0" * 64}
+    writers = [_AuditLog(path, info), _AuditLog(path, info)]
+
+    def write(writer: _AuditLog, tag: str) -> None:
+        for i in range(500):
+            writer.write("/v1/score", f"{tag}-{i}", tag, 200, [[0.5, "high"]] * 20, b"x")
+
+    threads = [threading.Thread(target=write, args=(w, t)) for w, t in zip(writers, "ab", strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(lines) == 1000 and {line["key_id"] for line in lines} == {"a", "b"}
