@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-rows", type=int, default=5_000)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--record-calls", type=int, default=200, help="score_record calls timed")
+    parser.add_argument("--rebuild-calls", type=int, default=5, help="full rebuilds timed as the baseline")
+    parser.add_argument("--parts", default="stage,job,score,record,http",
+                        help="comma-separated parts to run: stage (with the naive comparison), job, score, record, "
+                             "http")
     args = parser.parse_args()
+    parts_wanted = set(args.parts.split(","))
     world = ensure_world(args.workdir / f"n{args.businesses}", args.businesses)
     tmp = Path(tempfile.mkdtemp(prefix="bench-score-"))
     dataset = load_dataset(world)
@@ -118,6 +125,26 @@ def main() -> None:
     n = len(X)
     out: dict[str, float] = {"businesses": float(n)}
     Xt = bundle.transform(X)
+    numbers = [str(v) for v in X.index.to_numpy()[np.random.default_rng(0).integers(0, n, 5000)]]
+    if "stage" in parts_wanted:
+        _stage(args, bundle, scorer, X, Xt, as_of, tmp, out)
+    if "job" in parts_wanted:
+        start = time.perf_counter()
+        result = run_score_job(world, args.model, tmp / "job")
+        whole = time.perf_counter() - start
+        out.update(job_s=whole, job_businesses_per_s=result.manifest["businesses_scored"] / whole)
+    if {"score", "record"} & parts_wanted:
+        _scoring_function(args, world, numbers, parts_wanted, out)
+    if "http" in parts_wanted:
+        _http(args, world, numbers, tmp, out)
+    print(json.dumps(out, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+
+
+def _stage(args: argparse.Namespace, bundle: Any, scorer: Scorer, X: pd.DataFrame, Xt: Any, as_of: Any, tmp: Path,
+           out: dict[str, float]) -> None:
+    n = len(X)
     bare = _median_seconds(lambda: bundle.booster.predict(Xt, pred_contrib=True), args.repeats)
 
     def stage() -> None:
@@ -133,29 +160,60 @@ def main() -> None:
     ours = _median_seconds(lambda: scorer.score_frame(sub, as_of.isoformat()), args.repeats)
     out.update(naive_s_per_1000=1000 * naive / len(sub), ours_s_per_1000=1000 * ours / len(sub),
                naive_over_ours=naive / ours)
+
+
+def _scoring_function(args: argparse.Namespace, world: Path, numbers: list[str], parts_wanted: set[str],
+                      out: dict[str, float]) -> None:
     start = time.perf_counter()
-    result = run_score_job(world, args.model, tmp / "job")
-    whole = time.perf_counter() - start
-    out.update(job_s=whole, job_businesses_per_s=result.manifest["businesses_scored"] / whole)
     rs = RiskScorer.load(args.model, reference=world)
-    numbers = [str(v) for v in rs.scores.index.to_numpy()[np.random.default_rng(0).integers(0, n, 5000)]]
+    out.update(scorer_load_s=time.perf_counter() - start)
     lat = []
     for number in numbers:
         start = time.perf_counter()
         rs.score(number)
         lat.append(time.perf_counter() - start)
     out.update(score_p50_ms=1000 * float(np.percentile(lat, 50)), score_p99_ms=1000 * float(np.percentile(lat, 99)))
-    companies = pd.read_parquet(world / "companies.parquet")
+    if "record" not in parts_wanted:
+        return
+    # score_record: each business's own rows sent as a procurement system would (its transactions left out).
+    parts = {"company": ("companies", "company_number"), "officers": ("officers", "company_number"),
+             "ownership": ("ownership", "company_number"), "accounts": ("accounts", "company_number"),
+             "licences": ("licences", "holder_company_number"), "contracts": ("contracts", "supplier_company_number")}
+    frames = {part: pd.read_parquet(world / f"{table}.parquet") for part, (table, _) in parts.items()}
+    groups = {part: frames[part].groupby(key).indices for part, (_, key) in parts.items()}
+
+    def record(number: str) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for part, frame in frames.items():
+            rows = frame.iloc[groups[part].get(number, [])].astype(object)
+            rows = [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()} for r in rows.to_dict("records")]
+            out[part] = rows[0] if part == "company" else rows
+        return out
+
+    records = [record(number) for number in numbers[: args.record_calls]]
     lat = []
-    for number in numbers[:20]:
-        record = {"company": {k: (None if pd.isna(v) else str(v)) for k, v in
-                              companies[companies["company_number"] == number].iloc[0].items()}}
+    for rec in records:
         start = time.perf_counter()
-        rs.score_record(record)
+        rs.score_record(rec)
         lat.append(time.perf_counter() - start)
-    out.update(score_record_p50_ms=1000 * float(np.percentile(lat, 50)),
+    out.update(score_record_calls=len(lat), score_record_rebuilds=rs.rebuilds,
+               score_record_p50_ms=1000 * float(np.percentile(lat, 50)),
                score_record_p99_ms=1000 * float(np.percentile(lat, 99)))
-    # HTTP: uvicorn in a subprocess on loopback, 50 concurrent clients.
+    if args.rebuild_calls:
+        from riskmodel.scoring.scorer import _record_tables
+
+        full = []
+        for rec in records[: args.rebuild_calls]:
+            start = time.perf_counter()
+            tables = _record_tables(rec, rs.as_of)
+            rs._rebuild_features(str(tables["companies"]["company_number"].iloc[0]), tables)
+            full.append(time.perf_counter() - start)
+        out.update(full_rebuild_p50_ms=1000 * float(np.percentile(full, 50)),
+                   record_speedup_vs_rebuild=float(np.percentile(full, 50) / np.percentile(lat[: len(full)], 50)))
+
+
+def _http(args: argparse.Namespace, world: Path, numbers: list[str], tmp: Path, out: dict[str, float]) -> None:
+    """HTTP: uvicorn in a subprocess on loopback, 50 concurrent clients (see bench_http.py for ab)."""
     from riskmodel.service import add_key
 
     key = add_key(tmp / "keys.json", "bench")
@@ -181,9 +239,6 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(json.dumps(out, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -88,7 +88,11 @@ DAYS_PER_YEAR = 365.25
 
 
 def _awards(view: AsOf) -> pd.DataFrame:
-    """One row per (supplier business, award) known at ``as_of``; empty when there are none."""
+    """One row per (supplier business, award) known at ``as_of``; empty when there are none (once per view)."""
+    return view.memo("contracts.awards", lambda: _compute_awards(view))
+
+
+def _compute_awards(view: AsOf) -> pd.DataFrame:
     con = view.contracts
     if con.empty:
         return con

@@ -168,4 +168,6 @@ class AsOf:
             return wl
         listed = wl["listed_on"].isna() | (wl["listed_on"] <= self.t)
         current = wl["delisted_on"].isna() | (wl["delisted_on"] > self.t)
-        return wl[listed & current]
+        keep = listed & current
+        # The same frame when nothing is cut, so screening can reuse its work on the entries (see watchlist).
+        return wl if keep.all() else wl[keep]

@@ -41,6 +41,8 @@ Screening* (2019) on fuzzy matching, name normalisation and the false positives 
 
 from __future__ import annotations
 
+import weakref
+
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -177,14 +179,14 @@ def _block_keys(norm: pa.Array) -> tuple[np.ndarray, pa.Array]:
 
 
 def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: float,
-                 workers: int) -> pd.DataFrame:
+                 workers: int, target_keys: tuple[np.ndarray, pa.Array] | None = None) -> pd.DataFrame:
     """Fuzzy hits between distinct normalised names (positions in ``query`` and ``target``, score, exact)."""
     empty = pd.DataFrame({"q": pd.Series(dtype="int64"), "e": pd.Series(dtype="int64"),
                           "score": pd.Series(dtype="float64"), "exact": pd.Series(dtype=bool)})
     if len(query) == 0 or len(target) == 0:
         return empty
     q_pos, q_key = _block_keys(query)
-    t_pos, t_key = _block_keys(target)
+    t_pos, t_key = target_keys if target_keys is not None else _block_keys(target)
     keys = pa.concat_arrays([q_key, t_key]).dictionary_encode()
     key_code = keys.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     q_side = pd.DataFrame({"key": key_code[: len(q_pos)], "q": q_pos})
@@ -236,6 +238,33 @@ def _entry_countries(entries: pd.DataFrame) -> pd.DataFrame:
     return out[out["iso"] != "?"].drop_duplicates(ignore_index=True)
 
 
+class _Entries(NamedTuple):
+    kinds: dict[str, tuple[np.ndarray, np.ndarray, pa.Array, tuple[np.ndarray, pa.Array]]]
+    countries: pd.DataFrame
+
+
+#: Work on the entries of recently screened watchlist frames, by identity (feature code never mutates its input).
+_ENTRIES: dict[int, tuple[weakref.ref[pd.DataFrame], _Entries]] = {}
+
+
+def _prepared_entries(entries: pd.DataFrame) -> _Entries:
+    """Normalised names, blocking keys and countries of the entries, computed once per frame."""
+    cached = _ENTRIES.get(id(entries))
+    if cached is not None and cached[0]() is entries:
+        return cached[1]
+    entry_kind = entries["entity_kind"].to_numpy(dtype=object)
+    kinds = {}
+    for kind, normalise in (("person", _normalise_person), ("company", _normalise_company)):
+        rows = np.flatnonzero(entry_kind == kind)
+        codes, uniques = _on_uniques(entries["name"].to_numpy(dtype=object)[rows], normalise)
+        kinds[kind] = (rows, codes, uniques, _block_keys(uniques))
+    prepared = _Entries(kinds, _entry_countries(entries))
+    if len(_ENTRIES) >= 8:
+        _ENTRIES.clear()
+    _ENTRIES[id(entries)] = (weakref.ref(entries), prepared)
+    return prepared
+
+
 def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THRESHOLD,
            workers: int = WORKERS) -> pd.DataFrame:
     """Screen subjects against watchlist entries; return every hit with its corroboration.
@@ -261,21 +290,20 @@ def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THR
     out_cols = ["subject", "entry_id", "score", "exact", "country_ok"]
     hits: list[pd.DataFrame] = []
     subject_kind = subjects["kind"].to_numpy(dtype=object)
-    entry_kind = entries["entity_kind"].to_numpy(dtype=object)
+    prepared = _prepared_entries(entries)
     for kind, normalise in (("person", _normalise_person), ("company", _normalise_company)):
         s_rows = np.flatnonzero(subject_kind == kind)
-        e_rows = np.flatnonzero(entry_kind == kind)
+        e_rows, e_codes, e_uniques, e_keys = prepared.kinds[kind]
         if len(s_rows) == 0 or len(e_rows) == 0:
             continue
         s_codes, s_uniques = _on_uniques(subjects["name"].to_numpy(dtype=object)[s_rows], normalise)
-        e_codes, e_uniques = _on_uniques(entries["name"].to_numpy(dtype=object)[e_rows], normalise)
         if kind == "person":
             usable = pc.greater(pc.count_substring(s_uniques, " "), 0)
         else:
             usable = pc.greater_equal(pc.utf8_length(s_uniques), _MIN_COMPANY_CHARS)
         usable_np = np.append(usable.fill_null(False).to_numpy(zero_copy_only=False), False)
         s_codes = np.where(usable_np[s_codes], s_codes, -1)
-        found = _match_names(s_uniques, e_uniques, kind == "person", threshold, workers)
+        found = _match_names(s_uniques, e_uniques, kind == "person", threshold, workers, e_keys)
         if found.empty:
             continue
         s_map = pd.DataFrame({"q": s_codes, "subject": subjects["subject"].to_numpy()[s_rows]})
@@ -290,7 +318,7 @@ def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THR
     hit_subjects = subjects[subjects["subject"].isin(hit["subject"])]
     subject_iso = to_iso2(hit_subjects.set_index("subject")["country"])
     hit = hit.assign(subject_iso=hit["subject"].map(subject_iso))
-    countries = _entry_countries(entries)
+    countries = prepared.countries
     agree = hit.merge(countries, left_on=["entry_id", "subject_iso"], right_on=["entry_id", "iso"], how="left",
                       indicator=True)["_merge"].eq("both").to_numpy()
     no_entry_country = ~hit["entry_id"].isin(countries["entry_id"]).to_numpy()

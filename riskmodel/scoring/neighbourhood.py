@@ -113,12 +113,14 @@ class Neighbourhood:
         self._office = _KeyIndex(_office_key(tables["companies"]))
         self._premises = _KeyIndex(_premises_key(tables["licences"])) if "licences" in tables else None
         self._buyer = _KeyIndex(tables["contracts"]["buyer_id"]) if "contracts" in tables else None
-        self.graph = graph if graph is not None else _build_graph(AsOf(reference, as_of))
+        view = AsOf(reference, as_of)
+        self._watchlist = view.watchlist if "watchlist" in tables else None
+        self.graph = graph if graph is not None else _build_graph(view)
         _, self.component_ = connected_components(self.graph.adjacency, directed=False)
         self.component_size_ = np.bincount(self.component_) if len(self.component_) else np.empty(0, np.int64)
         self.positive_: np.ndarray | None = None
         if "labels" in tables:
-            self.positive_ = self.graph.nodes.isin(_positives(AsOf(reference, as_of)))
+            self.positive_ = self.graph.nodes.isin(_positives(view))
 
     # ------------------------------------------------------------------------------------------------ rows
 
@@ -197,7 +199,7 @@ class Neighbourhood:
         base: dict[str, pd.DataFrame] = {}
         for table, frame in tables.items():
             if table not in BUSINESS_KEYS:
-                base[table] = frame  # the watchlist, whole
+                base[table] = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
                 continue
             parts = []
             if table in ("companies", "licences", "labels"):
@@ -219,7 +221,8 @@ class Neighbourhood:
                 if own is not None and len(own):
                     frame = pd.concat([frame, own.astype(tables[table].dtypes.to_dict(), errors="ignore")],
                                       ignore_index=True)
-                state[table] = frame.reset_index(drop=True)
+                # The watchlist stays the same frame across calls, so screening reuses its work on the entries.
+                state[table] = frame if table == "watchlist" else frame.reset_index(drop=True)
             states.append(dataclasses.replace(self.reference, tables=state))
         return states[0], states[1], sorted(str(x) for x in linked)
 
