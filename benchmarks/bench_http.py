@@ -163,7 +163,10 @@ def run_once(args: argparse.Namespace, workdir: Path) -> Run:
         cmd = ["taskset", "-c", args.server_cpus, *cmd]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with open(log, "wb") as log_file:
-        server = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # cwd: ``python -m`` puts the working directory first on sys.path, so a checkout there would win over the
+        # installed (or PYTHONPATH) riskmodel.
+        server = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+                                  start_new_session=True)
     try:
         _wait_for_health(base, server, log, args.startup_timeout)
         numbers = _known_numbers(args.reference, f"{base}/v1/score", key, args.bodies)

@@ -408,7 +408,7 @@ def serve(
     console.print(f"serving on http://{host}:{port} with {workers} worker(s) once the reference data are scored "
                   "(docs at /docs)")
     uvicorn.run("riskmodel.service:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", access_log=False)  # the audit log is the record of calls
 
 
 @app.command("add-key")

@@ -240,3 +240,32 @@ def test_audit_lines_stay_whole_across_writers(tmp_path: Path) -> None:
         thread.join()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(lines) == 1000 and {line["key_id"] for line in lines} == {"a", "b"}
+
+
+def test_score_with_records(scorer: RiskScorer, world: Path, tmp_path: Path) -> None:
+    key = add_key(tmp_path / "keys.json", "procurement-test")
+    audit = tmp_path / "audit.jsonl"
+    client = TestClient(create_app(scorer, load_keys(tmp_path / "keys.json"), audit))  # default 64 KiB limit
+    number = str(scorer.scores.index[0])
+
+    def rows(table: str, column: str) -> list[dict[str, Any]]:
+        frame = pd.read_parquet(world / f"{table}.parquet")
+        frame = frame[frame[column] == number].astype(object)
+        return [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()} for r in frame.to_dict("records")]
+
+    record = {"company": rows("companies", "company_number")[0], "officers": rows("officers", "company_number"),
+              "ownership": rows("ownership", "company_number"), "accounts": rows("accounts", "company_number")}
+    headers = {"X-API-Key": key}
+    by_record = client.post("/v1/score", json={"record": record}, headers=headers)
+    by_number = client.post("/v1/score", json={"company_number": number}, headers=headers)
+    assert by_record.status_code == 200, by_record.text
+    assert by_record.json() == by_number.json() == scorer.score_record(record).to_dict()
+    bad = {**record, "company": {**record["company"], "date_of_creation": "31/12/2020"}}
+    response = client.post("/v1/score", json={"record": bad}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "record", "company[0]", "date_of_creation"]
+    both = client.post("/v1/score", json={"company_number": number, "record": record}, headers=headers)
+    assert both.status_code == 422 and "exactly one" in both.text
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [line["status"] for line in lines] == [200, 200, 422]
+    assert record["company"]["company_name"] not in audit.read_text()
