@@ -42,7 +42,6 @@ Screening* (2019) on fuzzy matching, name normalisation and the false positives 
 from __future__ import annotations
 
 import weakref
-
 from collections.abc import Callable
 from typing import NamedTuple
 
