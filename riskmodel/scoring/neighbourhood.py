@@ -23,14 +23,13 @@ exact and :meth:`Neighbourhood.dataset` says so; the caller then rebuilds everyt
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
-from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_HOPS, _build_graph, _Graph, _positives
+from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_HOPS, _graph, _positives
 from features.ownership import MAX_CHAIN
 from features.pit import AsOf
 from features.register import office_parts
@@ -90,18 +89,14 @@ class Neighbourhood:
 
     Parameters
     ----------
-    reference : Dataset
-        The loaded reference data set (never modified).
-    as_of : date
-        Scoring date.
-    graph : _Graph, optional
-        The reference business graph at ``as_of`` if already built (saves rebuilding it).
+    view : AsOf
+        The reference data set at the scoring date (never modified); a graph already built on it is reused.
     """
 
-    def __init__(self, reference: Dataset, as_of: dt.date, graph: _Graph | None = None) -> None:
-        self.reference = reference
-        self.as_of = as_of
-        tables = reference.tables
+    def __init__(self, view: AsOf) -> None:
+        self.reference = view.dataset
+        self.as_of = view.as_of
+        tables = self.reference.tables
         self._by_business = {t: _KeyIndex(frame[BUSINESS_KEYS[t]]) for t, frame in tables.items()
                              if t in BUSINESS_KEYS}
         self._by_id: dict[str, _KeyIndex] = {}
@@ -113,9 +108,8 @@ class Neighbourhood:
         self._office = _KeyIndex(_office_key(tables["companies"]))
         self._premises = _KeyIndex(_premises_key(tables["licences"])) if "licences" in tables else None
         self._buyer = _KeyIndex(tables["contracts"]["buyer_id"]) if "contracts" in tables else None
-        view = AsOf(reference, as_of)
         self._watchlist = view.watchlist if "watchlist" in tables else None
-        self.graph = graph if graph is not None else _build_graph(view)
+        self.graph = _graph(view)
         _, self.component_ = connected_components(self.graph.adjacency, directed=False)
         self.component_size_ = np.bincount(self.component_) if len(self.component_) else np.empty(0, np.int64)
         self.positive_: np.ndarray | None = None
@@ -246,8 +240,7 @@ class Neighbourhood:
             ``network_component_size`` and ``distance_to_labelled_positive`` (the latter only when the data set
             holds labels), or None when the records change a link between two other businesses.
         """
-        new_graph: _Graph = new.memo("network:graph", lambda: _build_graph(new))
-        old_graph: _Graph = old.memo("network:graph", lambda: _build_graph(old))
+        new_graph, old_graph = _graph(new), _graph(old)
         me = new_graph.nodes.get_indexer(pd.Index([number]))[0]
         if me < 0:
             return None

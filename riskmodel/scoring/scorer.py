@@ -142,9 +142,7 @@ class RiskScorer:
         X = features.build_view(view, bundle.feature_names)
         names = company_names(dataset)
         frame = scorer.score_frame(X, when.isoformat(), names=names).set_index("company_number", drop=False)
-        graph = view.memo("network:graph", lambda: None) if any(
-            n in bundle.feature_names for n in _GRAPH_FEATURES) else None
-        return cls(scorer, frame, when, dataset, Neighbourhood(dataset, when, graph))
+        return cls(scorer, frame, when, dataset, Neighbourhood(view))
 
     def score(self, company_number: str) -> ScoreResult:
         """Score one business of the reference data.

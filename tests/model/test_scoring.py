@@ -177,7 +177,7 @@ def _same(a: pd.Series, b: pd.Series) -> list[str]:
     return [c for c in a.index if not (a[c] == b[c] or (np.isnan(a[c]) and np.isnan(b[c])))]
 
 
-def _variants(world: Path, scorer: RiskScorer, number: str, other: str) -> list[dict[str, object]]:
+def _variants(world: Path, number: str, other: str) -> list[dict[str, object]]:
     """A business's record as sent, and changed in the ways that move it in the network."""
     record = _record_of(world, number)
     mate = _record_of(world, other)
@@ -203,7 +203,7 @@ def test_score_record_neighbourhood_equals_a_full_rebuild(world: Path, model_dir
                *rng.choice(linked, 6, replace=False)]
     checked = 0
     for i, number in enumerate(numbers):
-        for record in _variants(world, scorer, str(number), str(numbers[(i + 1) % len(numbers)])):
+        for record in _variants(world, str(number), str(numbers[(i + 1) % len(numbers)])):
             tables = _record_tables(record, scorer.as_of)
             key = str(tables["companies"]["company_number"].iloc[0])
             fast = scorer._neighbourhood_features(key, tables)
