@@ -11,7 +11,7 @@ these views, which is what makes them point-in-time correct.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TypeVar, cast
 
@@ -35,11 +35,16 @@ class AsOf:
         A loaded data set (never modified).
     as_of : date
         The day whose end the view represents.
+    targets : iterable of str, optional
+        The businesses whose features are wanted (default: every business). The other businesses still count in
+        every feature of the targets (peers at an office, the network); families whose work grows with the number
+        of businesses (watchlist screening) only do it for the targets.
     """
 
-    def __init__(self, dataset: Dataset, as_of: dt.date) -> None:
+    def __init__(self, dataset: Dataset, as_of: dt.date, targets: Iterable[str] | None = None) -> None:
         self.dataset = dataset
         self.as_of = as_of
+        self.targets = None if targets is None else pd.Index(list(targets), dtype=object)
         self.t = pd.Timestamp(as_of)
         # Datetimes on the as-of day count as known by its end.
         self.t_end = self.t + pd.Timedelta(days=1)

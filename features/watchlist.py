@@ -334,11 +334,15 @@ class _Screened(NamedTuple):
 
 def _subjects(view: AsOf) -> pd.DataFrame:
     """Everyone screened at ``as_of``: the businesses, their current officers and their current owners."""
-    comp = view.companies
+    comp, off, own = view.companies, view.officers, view.ownership
+    if view.targets is not None:
+        # Only the wanted businesses are screened: a business's matches depend on its own names alone.
+        comp = comp[comp["company_number"].isin(view.targets)]
+        off = off if off.empty else off[off["company_number"].isin(view.targets)]
+        own = own if own.empty else own[own["company_number"].isin(view.targets)]
     parts = [pd.DataFrame({"company_number": comp["company_number"].to_numpy(), "holder": "business",
                            "person_id": None, "name": comp["company_name"].to_numpy(), "kind": "company",
                            "country": BUSINESS_COUNTRY})]
-    off = view.officers
     if not off.empty:
         cur = off[off["resigned_on"].isna()]
         hinted = pc.match_substring_regex(_to_arrow(cur["officer_name"]), pattern=_COMPANY_HINT, ignore_case=True)
@@ -348,7 +352,6 @@ def _subjects(view: AsOf) -> pd.DataFrame:
                                    "person_id": cur["officer_id"].to_numpy(), "name": cur["officer_name"].to_numpy(),
                                    "kind": np.where(corporate, "company", "person"),
                                    "country": cur["country_of_residence"].to_numpy()}))
-    own = view.ownership
     if not own.empty:
         cur = own[own["ceased_on"].isna() & own["owner_kind"].isin(["individual", "corporate", "legal-person"])]
         parts.append(pd.DataFrame({"company_number": cur["company_number"].to_numpy(), "holder": "owner",

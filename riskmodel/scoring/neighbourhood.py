@@ -78,6 +78,13 @@ def _premises_key(frame: pd.DataFrame) -> pd.Series:
         .astype(object)
 
 
+_NONE = np.empty(0, np.int64)
+
+
+def _present(values: np.ndarray) -> set[object]:
+    return {v for v in values.tolist() if not pd.isna(v)}
+
+
 def _values(frame: pd.DataFrame, column: str) -> set[object]:
     if column not in frame.columns or frame.empty:
         return set()
@@ -105,8 +112,12 @@ class Neighbourhood:
         if "ownership" in tables:
             self._by_id["ownership"] = _KeyIndex(tables["ownership"]["owner_id"])
         self._by_id["companies"] = self._by_business["companies"]
-        self._office = _KeyIndex(_office_key(tables["companies"]))
-        self._premises = _KeyIndex(_premises_key(tables["licences"])) if "licences" in tables else None
+        self._columns: dict[tuple[str, str], np.ndarray] = {}
+        self._office_keys = _office_key(tables["companies"]).to_numpy(dtype=object)
+        self._office = _KeyIndex(self._office_keys)
+        self._premises_keys = _premises_key(tables["licences"]).to_numpy(dtype=object) if "licences" in tables \
+            else None
+        self._premises = _KeyIndex(self._premises_keys) if self._premises_keys is not None else None
         self._buyer = _KeyIndex(tables["contracts"]["buyer_id"]) if "contracts" in tables else None
         self._watchlist = view.watchlist if "watchlist" in tables else None
         self.graph = _graph(view)
@@ -123,15 +134,35 @@ class Neighbourhood:
             index = index.get(table)
         return np.empty(0, np.int64) if index is None else index.lookup(keys)
 
-    def _frame(self, table: str, rows: np.ndarray) -> pd.DataFrame:
-        return self.reference.tables[table].iloc[np.unique(rows)]
+    def _column(self, table: str, column: str) -> np.ndarray:
+        """Return a reference column as an object array, made once (a lookup is then a numpy take)."""
+        key = (table, column)
+        if key not in self._columns:
+            self._columns[key] = self.reference.tables[table][column].to_numpy(dtype=object)
+        return self._columns[key]
 
-    def _own_rows(self, table: str, businesses: Iterable[object]) -> pd.DataFrame:
-        return self._frame(table, self._rows(table, self._by_business, businesses)) \
-            if table in self.reference.tables else pd.DataFrame()
+    def _values_at(self, table: str, column: str, rows: np.ndarray) -> set[object]:
+        if table not in self.reference.tables or not len(rows):
+            return set()
+        return _present(self._column(table, column)[rows])
 
-    def _keys(self, parts: Mapping[str, pd.DataFrame]) -> tuple[set[object], set[object], set[object], set[object]]:
-        """Ids, offices, premises and buyers held by the rows ``parts`` (the business's own rows, any table)."""
+    def _own(self, table: str, businesses: Iterable[object]) -> np.ndarray:
+        return self._rows(table, self._by_business, businesses) if table in self.reference.tables else (
+            np.empty(0, np.int64))
+
+    def _old_keys(self, own: Mapping[str, np.ndarray]) -> tuple[set[object], set[object], set[object], set[object]]:
+        """Ids, offices, premises and buyers of the business's reference rows (row positions per table)."""
+        ids = self._values_at("officers", "officer_id", own.get("officers", _NONE)) | self._values_at(
+            "ownership", "owner_id", own.get("ownership", _NONE)) | self._values_at(
+            "companies", "company_number", own.get("companies", _NONE))
+        offices = _present(self._office_keys[own.get("companies", _NONE)])
+        premises = set() if self._premises_keys is None else _present(self._premises_keys[own.get("licences", _NONE)])
+        buyers = self._values_at("contracts", "buyer_id", own.get("contracts", _NONE))
+        return ids, offices, premises, buyers
+
+    @staticmethod
+    def _new_keys(parts: Mapping[str, pd.DataFrame]) -> tuple[set[object], set[object], set[object], set[object]]:
+        """Ids, offices, premises and buyers held by the records (the business's new rows, any table)."""
         ids = _values(parts.get("officers", pd.DataFrame()), "officer_id") | _values(
             parts.get("ownership", pd.DataFrame()), "owner_id") | _values(parts.get("companies", pd.DataFrame()),
                                                                           "company_number")
@@ -150,13 +181,6 @@ class Neighbourhood:
         rows["contracts"] = self._rows("contracts", self._buyer, buyers)
         return rows
 
-    def _businesses(self, rows: Mapping[str, np.ndarray]) -> set[object]:
-        out: set[object] = set()
-        for table, positions in rows.items():
-            if table in self.reference.tables and len(positions):
-                out |= _values(self._frame(table, positions), BUSINESS_KEYS[table])
-        return out
-
     def dataset(self, number: str, records: Mapping[str, pd.DataFrame]) -> tuple[Dataset, Dataset, list[str]]:
         """Return the rows the business's features depend on, with its own rows replaced by ``records``.
 
@@ -174,51 +198,53 @@ class Neighbourhood:
             instead, and the businesses sharing a key with it (old or new).
         """
         tables = self.reference.tables
-        old = {t: self._own_rows(t, [number]) for t in tables if t in BUSINESS_KEYS and t != "labels"}
-        new = {t: frame for t, frame in records.items() if t in tables}
-        ids, offices, premises, buyers = (a | b for a, b in zip(self._keys(old), self._keys(new), strict=True))
+        own = {t: self._own(t, [number]) for t in tables if t in BUSINESS_KEYS}
+        new = {t: frame for t, frame in records.items() if t in tables and len(frame)}
+        ids, offices, premises, buyers = (a | b for a, b in zip(self._old_keys(own), self._new_keys(new),
+                                                                  strict=True))
         keyed = self._key_rows(ids | {number}, offices, premises, buyers)
-        linked = self._businesses(keyed) - {number}
+        linked: set[object] = set()
+        for table, positions in keyed.items():
+            linked |= self._values_at(table, BUSINESS_KEYS[table], positions)
+        linked.discard(number)
         # Corporate owners above the business, MAX_CHAIN layers deep (owners that are businesses of the register).
         chain: set[object] = set()
-        empty = pd.DataFrame()
-        layer = _values(new.get("ownership", empty), "owner_id") | _values(old.get("ownership", empty), "owner_id")
+        layer = _values(new.get("ownership", pd.DataFrame()), "owner_id") | self._values_at(
+            "ownership", "owner_id", own.get("ownership", _NONE))
         for _ in range(MAX_CHAIN):
             layer = {x for x in layer if x not in chain and x != number}
             if not layer:
                 break
             chain |= layer
-            layer = _values(self._own_rows("ownership", layer), "owner_id")
+            layer = self._values_at("ownership", "owner_id", self._own("ownership", layer))
         others = linked | chain
-        base: dict[str, pd.DataFrame] = {}
+        new_tables: dict[str, pd.DataFrame] = {}
+        old_tables: dict[str, pd.DataFrame] = {}
         for table, frame in tables.items():
             if table not in BUSINESS_KEYS:
-                base[table] = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
-                continue
-            parts = []
-            if table in ("companies", "licences", "labels"):
-                parts.append(self._own_rows(table, others))
-            elif table == "ownership":
-                parts.append(self._own_rows(table, chain))
-            if table in keyed:
-                parts.append(self._frame(table, keyed[table]))
-            combined = pd.concat(parts) if parts else frame.iloc[:0]
-            combined = combined[~combined.index.duplicated()]
-            base[table] = combined[combined[BUSINESS_KEYS[table]] != number]
-        states = []
-        for rows in (new, old):
-            state = {}
-            for table, frame in base.items():
-                own = rows.get(table)
-                if table == "labels":
-                    own = self._own_rows(table, [number])  # a business's own label is kept (never its feature)
-                if own is not None and len(own):
-                    frame = pd.concat([frame, own.astype(tables[table].dtypes.to_dict(), errors="ignore")],
-                                      ignore_index=True)
                 # The watchlist stays the same frame across calls, so screening reuses its work on the entries.
-                state[table] = frame if table == "watchlist" else frame.reset_index(drop=True)
-            states.append(dataclasses.replace(self.reference, tables=state))
-        return states[0], states[1], sorted(str(x) for x in linked)
+                kept = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
+                new_tables[table] = old_tables[table] = kept
+                continue
+            parts = [keyed.get(table, _NONE)]
+            if table in ("companies", "licences", "labels"):
+                parts.append(self._own(table, others))
+            elif table == "ownership":
+                parts.append(self._own(table, chain))
+            base = np.unique(np.concatenate(parts))
+            base = base[self._column(table, BUSINESS_KEYS[table])[base] != number]
+            # A business's own label is kept in both states (never its feature; its neighbours' distance uses it).
+            mine = own[table] if table == "labels" else _NONE
+            old_tables[table] = frame.iloc[np.concatenate([base, own[table]])].reset_index(drop=True)
+            if table in new:
+                records_frame = new[table]
+                if not records_frame.dtypes.equals(frame.dtypes):
+                    records_frame = records_frame.astype(frame.dtypes.to_dict(), errors="ignore")
+                new_tables[table] = pd.concat([frame.iloc[base], records_frame], ignore_index=True)
+            else:
+                new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
+        return (dataclasses.replace(self.reference, tables=new_tables),
+                dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked))
 
     # ------------------------------------------------------------------------------------------- components
 

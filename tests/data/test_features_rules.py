@@ -86,6 +86,18 @@ def test_one_row_per_business_existing_at_as_of(world: Dataset) -> None:
     assert all(str(t) == "float64" for t in frame.dtypes)
 
 
+def test_a_target_set_gives_the_full_builds_rows_for_those_businesses(world: Dataset) -> None:
+    full = build(world, AS_OF)
+    watchlisted = full.index[(full.filter(like="watchlist_") > 0).any(axis=1)]
+    assert len(watchlisted) >= 1  # otherwise the screening of targets only would go untested
+    rng = np.random.default_rng(0)
+    sample = list(watchlisted[:20]) + list(rng.choice(full.index.to_numpy(), 60, replace=False))
+    later = world["companies"].loc[world["companies"]["date_of_creation"] > pd.Timestamp(AS_OF), "company_number"]
+    got = features.build_view(features.AsOf(world, AS_OF, targets=[*sample, *later[:3]]))
+    want = full.loc[full.index.isin(sample)]
+    pd.testing.assert_frame_equal(got, want)
+
+
 def test_catalogue_entries_are_complete_and_render() -> None:
     load_families()
     assert CATALOGUE, "no feature registered"
