@@ -3,9 +3,16 @@
 Routes: ``GET /health`` (no key), ``GET /v1/model``, ``POST /v1/score``, ``POST /v1/score/batch`` (bounded size).
 Every ``/v1`` call needs an API key (``X-API-Key`` header). Keys are stored only as SHA-256 hashes (see
 :func:`add_key`) and compared in constant time. Bodies above ``max_body_bytes`` get 413, invalid bodies 422 with
-field-level messages, a missing or wrong key 401. Every ``/v1`` call appends one JSON line to the audit log: time,
-key id, request id, route, status, model version and SHA-256, SHA-256 of the request body, and the scores and bands;
-no names or other personal data.
+field-level messages, a missing or wrong key 401.
+
+Every call to a ``/v1/`` path appends exactly one JSON line to the audit log, whatever its status (200, 400, 401,
+404, 405, 413, 422, 500): time, key id (null when the key is missing or wrong; the key itself, even hashed, is never
+written), request id (also sent in the ``X-Request-ID`` header), route (null for a path that is not a ``/v1``
+route, since a path can hold anything), status, model version and SHA-256, SHA-256 of the raw request body (null
+for a 413, whose body is not read to the end), and the scores and bands of a 200. No names, no bodies, no other
+personal data. ``/health``, ``/docs``, ``/openapi.json`` and other paths outside ``/v1/`` are not audited, nor is a
+call whose client goes away before its body is complete (nothing is answered). The lines are written by
+:class:`_Front`, the ASGI layer that sees every call's final status, so each call gets one line by construction.
 """
 
 from __future__ import annotations
@@ -150,12 +157,13 @@ class _AuditLog:
         self.version = model_info["version"]
         self.sha256 = model_info["sha256"]
 
-    def write(self, route: str, request_id: str, key_id: str, status: int, scores: list[list[Any]],
-              body: bytes) -> None:
+    def write(self, route: str | None, request_id: str, key_id: str | None, status: int, scores: list[list[Any]],
+              body: bytes | None) -> None:
         """Append one line: time, key id, request id, route, status, model, input hash, scores and bands."""
         line = {"time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "key_id": key_id,
                 "request_id": request_id, "route": route, "status": status, "model_version": self.version,
-                "model_sha256": self.sha256, "input_sha256": hashlib.sha256(body).hexdigest(), "scores": scores}
+                "model_sha256": self.sha256,
+                "input_sha256": None if body is None else hashlib.sha256(body).hexdigest(), "scores": scores}
         data = (json.dumps(line) + "\n").encode("ascii")  # json.dumps escapes non-ASCII
         written = os.write(self.fd, data)
         while written < len(data):  # only on a short write (disk full, signal): finish the line
@@ -163,7 +171,7 @@ class _AuditLog:
 
 
 class _Front:
-    """ASGI entry point: the body-size limit on every request, and a fast path for ``POST /v1/score``.
+    """ASGI entry point: the body-size limit, every ``/v1`` call's audit line, and a fast path for ``POST /v1/score``.
 
     The body is read here, up to the limit, before FastAPI sees the request: a body over the limit, declared or
     streamed, gets 413 (an exception raised from inside FastAPI's body reading would come out as 400), and the read
@@ -175,6 +183,13 @@ class _Front:
     pydantic validation (most of the per-call cost). Anything else (no or wrong key, bad JSON, a bad or extra field,
     an unknown business) goes to the FastAPI app, so every error response (401, 422 with ``loc``, 404) comes from
     the one documented code path and cannot drift from it.
+
+    Auditing is done here and nowhere else: the fast path writes its line, a 413 writes its line, and a ``/v1`` call
+    replayed to FastAPI writes its line when its response starts (before the client gets it), with the status
+    FastAPI sends: routes only leave their score summaries in ``request.state.audit_scores``. The request id is made
+    here too (``request.state.audit_request_id``, which the routes' ``X-Request-ID`` header uses) and added to any
+    response that has no ``X-Request-ID``. If the app fails without starting a response, the server answers 500 and
+    the line says 500.
     """
 
     def __init__(self, app: FastAPI, limit: int, fast_score: Callable[[str], tuple[bytes, list[Any]]],
@@ -185,6 +200,9 @@ class _Front:
         self.fast_score = fast_score
         self.keys = keys
         self.audit = audit
+        # The route named in an audit line: a /v1 route's path, never a client's arbitrary path.
+        self.routes = frozenset(path for route in app.routes
+                                if isinstance(path := getattr(route, "path", None), str) and path.startswith("/v1/"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -198,22 +216,28 @@ class _Front:
                 key = value
             elif name == b"content-type" and content_type is None:
                 content_type = value
+        path = scope["path"]
+        audited = path.startswith("/v1/")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._reject(send)
+            await self._reject(send, path if audited else None, key)
             return
         try:
             body = await self._read(receive)
         except _Disconnected:  # the client went away mid-body: nobody to answer, nothing to audit
             return
         if body is None:
-            await self._reject(send)
+            await self._reject(send, path if audited else None, key)
             return
-        if scope["path"] == _SCORE_PATH and scope["method"] == "POST":
-            answer = self._answer(body, key, content_type)
+        if not audited:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        key_id = _key_id(self.keys, key.decode("latin-1") if key else None)  # Starlette decodes headers as latin-1
+        if key_id is not None and path == _SCORE_PATH and scope["method"] == "POST":
+            answer = self._answer(body, content_type)
             if answer is not None:
-                await self._send_score(send, body, *answer)
+                await self._send_score(send, body, *answer, key_id)
                 return
-        await self.app(scope, _replay(body, receive), send)
+        await self._replay_audited(scope, receive, send, body, key_id)
 
     async def _read(self, receive: Receive) -> bytes | None:
         """Read the whole body; None once it is over the limit, :class:`_Disconnected` if the client goes away."""
@@ -232,17 +256,13 @@ class _Front:
                 break
         return b"".join(chunks)
 
-    def _answer(self, body: bytes, key: bytes | None, content_type: bytes | None
-                ) -> tuple[bytes, list[Any], str] | None:
-        """Return the score's bytes, audit summary and key id if the call surely succeeds, else None (FastAPI answers).
+    def _answer(self, body: bytes, content_type: bytes | None) -> tuple[bytes, list[Any]] | None:
+        """Return the score's bytes and audit summary if a call with a valid key surely succeeds, else None.
 
         Accepts a subset of what FastAPI and ``ScoreRequest`` accept (same JSON parser, same field rules), so a
         request taken here would have had the same 200 answer there.
         """
         if content_type is None or content_type.split(b";", 1)[0].strip().lower() != _JSON:
-            return None
-        key_id = _key_id(self.keys, key.decode("latin-1") if key else None)  # Starlette decodes headers as latin-1
-        if key_id is None:
             return None
         try:
             data = json.loads(body)
@@ -254,10 +274,9 @@ class _Front:
         if type(number) is not str or _NUMBER.fullmatch(number) is None:
             return None
         try:
-            text, scores = self.fast_score(number)
+            return self.fast_score(number)
         except UnknownBusinessError:
             return None
-        return text, scores, key_id
 
     async def _send_score(self, send: Send, body: bytes, text: bytes, scores: list[Any], key_id: str) -> None:
         """Audit, then send the 200 with the same headers as the FastAPI route."""
@@ -268,10 +287,43 @@ class _Front:
                                 (b"content-type", _JSON)]})
         await send({"type": "http.response.body", "body": text})
 
-    async def _reject(self, send: Send) -> None:
+    async def _replay_audited(self, scope: Scope, receive: Receive, send: Send, body: bytes,
+                              key_id: str | None) -> None:
+        """Hand a ``/v1`` call to FastAPI and write its one audit line as its response starts."""
+        rid = str(uuid.uuid4())
+        state = scope.setdefault("state", {})
+        state["audit_request_id"] = rid
+        route = scope["path"] if scope["path"] in self.routes else None
+        status: int | None = None
+
+        async def audited(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start" and status is None:
+                status = int(message["status"])
+                # Before the client gets anything; a failed write fails the call (the server answers 500).
+                scores = state.get("audit_scores", []) if status == 200 else []  # none for a failed response
+                self.audit.write(route, rid, key_id, status, scores, body)
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-request-id" for name, _ in headers):
+                    message = {**message, "headers": [*headers, (b"x-request-id", rid.encode("ascii"))]}
+            await send(message)
+
+        try:
+            await self.app(scope, _replay(body, receive), audited)
+        finally:
+            if status is None:  # the app failed (or returned) without a response: the server sends 500
+                self.audit.write(route, rid, key_id, 500, [], body)
+
+    async def _reject(self, send: Send, path: str | None, key: bytes | None) -> None:
+        """Answer 413; audit it (input hash null: the body was not read to the end) if ``path`` is a ``/v1/`` path."""
         body = json.dumps({"detail": f"request body larger than {self.limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if path is not None:
+            rid = str(uuid.uuid4())
+            key_id = _key_id(self.keys, key.decode("latin-1") if key else None)
+            self.audit.write(path if path in self.routes else None, rid, key_id, 413, [], None)
+            headers.append((b"x-request-id", rid.encode("ascii")))
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -310,7 +362,8 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     Returns
     -------
     ASGI application
-        The FastAPI app (as ``.fastapi``) behind the body-size limit and the ``POST /v1/score`` fast path.
+        The FastAPI app (as ``.fastapi``) behind the body-size limit, the audit log and the ``POST /v1/score``
+        fast path. The FastAPI app alone has none of these three.
     """
     bundle = scorer.scorer.bundle
     model_info = {"name": "riskmodel", "version": scorer.scorer.version,
@@ -334,14 +387,14 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
                                 headers={"WWW-Authenticate": "API-Key"})
         return found
 
-    def audit(request: Request, rid: str, key_id: str, status: int, results: list[dict[str, Any]],
-              body: bytes) -> None:
-        audit_log_.write(request.url.path, rid, key_id, status,
-                         [[r.get("risk_score"), r.get("risk_band")] for r in results], body)
+    # _Front writes every /v1 call's audit line, with the status it sends; a route only leaves its scores and bands
+    # in ``request.state.audit_scores`` and uses _Front's request id.
+    def summarise(request: Request, results: list[dict[str, Any]]) -> None:
+        request.state.audit_scores = [[r.get("risk_score"), r.get("risk_band")] for r in results]
 
-    async def request_id(response: Response) -> str:
+    async def request_id(request: Request, response: Response) -> str:
         # Set per route rather than by an HTTP middleware: Starlette's BaseHTTPMiddleware costs latency per call.
-        rid = str(uuid.uuid4())
+        rid: str = getattr(request.state, "audit_request_id", None) or str(uuid.uuid4())  # None without _Front
         response.headers["X-Request-ID"] = rid
         return rid
 
@@ -350,9 +403,7 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
         return {"status": "ok", "model_version": model_info["version"], "scores_as_of": model_info["scores_as_of"]}
 
     @app.get("/v1/model")
-    async def model(request: Request, key_id: str = Depends(authenticate),
-                    rid: str = Depends(request_id)) -> dict[str, Any]:
-        audit(request, rid, key_id, 200, [], await request.body())
+    async def model(key_id: str = Depends(authenticate), rid: str = Depends(request_id)) -> dict[str, Any]:
         return model_info
 
     @functools.lru_cache(maxsize=100_000)
@@ -366,19 +417,18 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
         result: dict[str, Any] = json.loads(cached(number)[0])
         return result
 
-    async def scored_record(request: Request, record: dict[str, Any], rid: str, key_id: str, raw: bytes) -> Response:
+    async def scored_record(request: Request, record: dict[str, Any], rid: str) -> Response:
         # Feature building takes tens of milliseconds: off the event loop, so known-business calls keep flowing.
         try:
             result = await run_in_threadpool(scorer.score_record, record)
         except RecordError as exc:
-            audit(request, rid, key_id, 422, [], raw)
             problems = exc.evidence.get("problems") or [{"field": exc.evidence.get("field", ""),
                                                          "message": exc.message}]
             detail = [{"loc": ["body", "record", *str(p["field"]).split(".")], "msg": p["message"],
                        "type": "record_error"} for p in problems]
             raise HTTPException(status_code=422, detail=detail) from None
         out = ScoreOut.model_validate(result.to_dict()).model_dump()
-        audit(request, rid, key_id, 200, [out], raw)
+        summarise(request, [out])
         return Response(content=json.dumps(out).encode("utf-8"), media_type="application/json",
                         headers={"X-Request-ID": rid})
 
@@ -386,28 +436,24 @@ def create_app(scorer: Any, keys: dict[str, str], audit_log: str | Path, *, max_
     async def score(body: ScoreRequest, request: Request, key_id: str = Depends(authenticate),
                     rid: str = Depends(request_id)) -> Response:
         # Reached only when the fast path in _Front declines (or the app is called without it): the reference.
-        raw = await request.body()
         if body.record is not None:
-            return await scored_record(request, body.record, rid, key_id, raw)
+            return await scored_record(request, body.record, rid)
         assert body.company_number is not None
         try:
             text, summary = cached(body.company_number)
         except UnknownBusinessError as exc:
-            audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit_log_.write(request.url.path, rid, key_id, 200, [summary], raw)
+        request.state.audit_scores = [summary]
         return Response(content=text, media_type="application/json", headers={"X-Request-ID": rid})
 
     @app.post("/v1/score/batch", response_model=list[ScoreOut])
     async def batch(body: BatchRequest, request: Request, key_id: str = Depends(authenticate),
                     rid: str = Depends(request_id)) -> list[dict[str, Any]]:
-        raw = await request.body()
         try:
             results = [one(n) for n in body.company_numbers]
         except UnknownBusinessError as exc:
-            audit(request, rid, key_id, 404, [], raw)
             raise HTTPException(status_code=404, detail=exc.message) from None
-        audit(request, rid, key_id, 200, results, raw)
+        summarise(request, results)
         return results
 
     return _Front(app, max_body_bytes, cached, keys, audit_log_)

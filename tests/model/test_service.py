@@ -25,6 +25,20 @@ def scorer(trained: TrainResult, world: Path, tmp_path_factory: pytest.TempPathF
     return RiskScorer.load(folder, reference=world)
 
 
+@pytest.fixture(scope="module")
+def record(scorer: RiskScorer, world: Path) -> tuple[str, dict[str, Any]]:
+    """A business of the reference data and its own rows, as a supplier would send them in ``{"record": ...}``."""
+    number = str(scorer.scores.index[0])
+
+    def rows(table: str) -> list[dict[str, Any]]:
+        frame = pd.read_parquet(world / f"{table}.parquet")
+        frame = frame[frame["company_number"] == number].astype(object)
+        return [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()} for r in frame.to_dict("records")]
+
+    return number, {"company": rows("companies")[0], "officers": rows("officers"), "ownership": rows("ownership"),
+                    "accounts": rows("accounts")}
+
+
 @pytest.fixture
 def service(scorer: RiskScorer, tmp_path: Path) -> tuple[TestClient, str, Path]:
     keys = tmp_path / "keys.json"
@@ -177,11 +191,11 @@ def test_fast_path_answers_valid_calls_without_fastapi(service: tuple[TestClient
         assert fast.headers["content-type"] == slow.headers["content-type"] == "application/json"
         assert fast.headers["X-Request-ID"] != slow.headers["X-Request-ID"]
     assert calls == 0
-    lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(lines) == 4 and lines[2]["request_id"] == fast.headers["X-Request-ID"]
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]  # the bare FastAPI app does not audit
+    assert len(lines) == 2 and lines[1]["request_id"] == fast.headers["X-Request-ID"]
     assert all(line["route"] == "/v1/score" and line["status"] == 200 for line in lines)
     sent = json.dumps({"company_number": number}).encode()
-    assert lines[0]["input_sha256"] == lines[2]["input_sha256"] == hashlib.sha256(sent).hexdigest()
+    assert lines[0]["input_sha256"] == lines[1]["input_sha256"] == hashlib.sha256(sent).hexdigest()
 
 
 def test_fast_path_audits_one_line_per_answered_call(service: tuple[TestClient, str, Path],
@@ -195,12 +209,13 @@ def test_fast_path_audits_one_line_per_answered_call(service: tuple[TestClient, 
         assert response.status_code == 200
         ids.append(response.headers["X-Request-ID"])
     assert client.post("/v1/score", json={"company_number": "NOSUCH1"}, headers={"X-API-Key": key}).status_code == 404
-    client.post("/v1/score", json={"company_number": numbers[0]})  # 401: before auditing, as on every route
-    client.post("/v1/score", json={"company_number": "a b"}, headers={"X-API-Key": key})  # 422: likewise
+    client.post("/v1/score", json={"company_number": numbers[0]})  # 401: audited too, with no key id
+    client.post("/v1/score", json={"company_number": "a b"}, headers={"X-API-Key": key})  # 422: audited too
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(lines) == 41
+    assert len(lines) == 43
     assert [line["request_id"] for line in lines[:40]] == ids and len(set(ids)) == 40
-    assert [line["status"] for line in lines] == [200] * 40 + [404]
+    assert [line["status"] for line in lines] == [200] * 40 + [404, 401, 422]
+    assert [line["key_id"] for line in lines[40:]] == ["procurement-test", None, "procurement-test"]
     expected = {n: [scorer.score(n).risk_score, scorer.score(n).risk_band] for n in numbers}
     assert [line["scores"] for line in lines[:40]] == [[expected[numbers[i % 5]]] for i in range(40)]
     body = json.dumps({"company_number": numbers[0]}).encode()
@@ -220,7 +235,10 @@ def test_fast_path_413_declared_and_streamed(service: tuple[TestClient, str, Pat
     streamed = client.post("/v1/score", content=chunks(), headers=headers)
     assert streamed.status_code == 413 and "larger than 4096 bytes" in streamed.json()["detail"]
     assert client.post("/v1/score/batch", content=chunks(), headers=headers).status_code == 413
-    assert not audit.exists() or audit.read_text() == ""
+    assert client.post("/health", content=big, headers=headers).status_code == 413  # outside /v1: not audited
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line["route"], line["status"], line["input_sha256"]) for line in lines] == [
+        ("/v1/score", 413, None), ("/v1/score", 413, None), ("/v1/score/batch", 413, None)]
 
 
 def test_audit_lines_stay_whole_across_writers(tmp_path: Path) -> None:
@@ -242,19 +260,11 @@ def test_audit_lines_stay_whole_across_writers(tmp_path: Path) -> None:
     assert len(lines) == 1000 and {line["key_id"] for line in lines} == {"a", "b"}
 
 
-def test_score_with_records(scorer: RiskScorer, world: Path, tmp_path: Path) -> None:
+def test_score_with_records(scorer: RiskScorer, record: tuple[str, dict[str, Any]], tmp_path: Path) -> None:
     key = add_key(tmp_path / "keys.json", "procurement-test")
     audit = tmp_path / "audit.jsonl"
     client = TestClient(create_app(scorer, load_keys(tmp_path / "keys.json"), audit))  # default 64 KiB limit
-    number = str(scorer.scores.index[0])
-
-    def rows(table: str, column: str) -> list[dict[str, Any]]:
-        frame = pd.read_parquet(world / f"{table}.parquet")
-        frame = frame[frame[column] == number].astype(object)
-        return [{k: (None if pd.isna(v) else str(v)) for k, v in r.items()} for r in frame.to_dict("records")]
-
-    record = {"company": rows("companies", "company_number")[0], "officers": rows("officers", "company_number"),
-              "ownership": rows("ownership", "company_number"), "accounts": rows("accounts", "company_number")}
+    number, record = record
     headers = {"X-API-Key": key}
     by_record = client.post("/v1/score", json={"record": record}, headers=headers)
     by_number = client.post("/v1/score", json={"company_number": number}, headers=headers)
@@ -267,5 +277,133 @@ def test_score_with_records(scorer: RiskScorer, world: Path, tmp_path: Path) -> 
     both = client.post("/v1/score", json={"company_number": number, "record": record}, headers=headers)
     assert both.status_code == 422 and "exactly one" in both.text
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [line["status"] for line in lines] == [200, 200, 422]
+    assert [line["status"] for line in lines] == [200, 200, 422, 422]
     assert record["company"]["company_name"] not in audit.read_text()
+
+
+# Every /v1 call, whatever its outcome, appends exactly one audit line (written by service._Front).
+
+_LIMIT = 65_536  # the default, so a supplier's record fits
+
+
+def test_every_v1_call_appends_exactly_one_audit_line(scorer: RiskScorer, record: tuple[str, dict[str, Any]],
+                                                      world: Path, tmp_path: Path) -> None:
+    key = add_key(tmp_path / "keys.json", "procurement-test")
+    audit = tmp_path / "audit.jsonl"
+    client = TestClient(create_app(scorer, load_keys(tmp_path / "keys.json"), audit, max_body_bytes=_LIMIT))
+    number, own = record
+    numbers = [str(n) for n in scorer.scores.index[:3]]
+    bad_record = {**own, "company": {**own["company"], "date_of_creation": "31/12/2020"}}
+    wrong = "wrong-" + key[6:]  # as long as a real key, and in none of the stored hashes
+    valid, json_type = {"X-API-Key": key}, {"Content-Type": "application/json"}
+
+    def body(data: Any) -> bytes:
+        return json.dumps(data).encode()
+
+    big = body({"company_number": "A" * (_LIMIT + 10)})
+
+    def streamed() -> Iterator[bytes]:  # no Content-Length: over the limit only once streamed
+        for start in range(0, len(big), 8192):
+            yield big[start:start + 8192]
+
+    # (what the call is, method, path, raw body, headers, expected status, expected key id, expected route)
+    calls: list[tuple[str, str, str, bytes | Iterator[bytes], dict[str, str], int, str | None, str | None]] = [
+        ("200 by number (fast path)", "POST", "/v1/score", body({"company_number": number}),
+         {**valid, **json_type}, 200, "procurement-test", "/v1/score"),
+        ("200 by number (FastAPI route)", "POST", "/v1/score", body({"company_number": number}),
+         {**valid, "Content-Type": "application/vnd.riskmodel+json"}, 200, "procurement-test", "/v1/score"),
+        ("200 by record", "POST", "/v1/score", body({"record": own}), {**valid, **json_type}, 200,
+         "procurement-test", "/v1/score"),
+        ("200 batch", "POST", "/v1/score/batch", body({"company_numbers": numbers}), {**valid, **json_type}, 200,
+         "procurement-test", "/v1/score/batch"),
+        ("200 model", "GET", "/v1/model", b"", valid, 200, "procurement-test", "/v1/model"),
+        ("401 missing key", "POST", "/v1/score", body({"company_number": number}), json_type, 401, None,
+         "/v1/score"),
+        ("401 wrong key", "POST", "/v1/score", body({"company_number": number}), {"X-API-Key": wrong, **json_type},
+         401, None, "/v1/score"),
+        ("401 wrong key, batch", "POST", "/v1/score/batch", body({"company_numbers": numbers}),
+         {"X-API-Key": wrong, **json_type}, 401, None, "/v1/score/batch"),
+        ("401 empty key, model", "GET", "/v1/model", b"", {"X-API-Key": ""}, 401, None, "/v1/model"),
+        ("404 unknown business", "POST", "/v1/score", body({"company_number": "NOSUCH1"}), {**valid, **json_type},
+         404, "procurement-test", "/v1/score"),
+        ("404 unknown business, batch", "POST", "/v1/score/batch", body({"company_numbers": [number, "NOSUCH1"]}),
+         {**valid, **json_type}, 404, "procurement-test", "/v1/score/batch"),
+        ("404 unknown /v1 path", "GET", "/v1/Jane%20Doe", b"", valid, 404, "procurement-test", None),
+        ("405 GET on /v1/score", "GET", "/v1/score", b"", valid, 405, "procurement-test", "/v1/score"),
+        ("422 bad body shape", "POST", "/v1/score", body({"company_number": "a b"}), {**valid, **json_type}, 422,
+         "procurement-test", "/v1/score"),
+        ("422 extra field", "POST", "/v1/score", body({"company_number": number, "officer_name": "x"}),
+         {**valid, **json_type}, 422, "procurement-test", "/v1/score"),
+        ("422 malformed JSON", "POST", "/v1/score", b'{"company_number": ', {**valid, **json_type}, 422,
+         "procurement-test", "/v1/score"),
+        ("422 malformed JSON, wrong key", "POST", "/v1/score", b'{"company_number": ',
+         {"X-API-Key": wrong, **json_type}, 422, None, "/v1/score"),
+        ("422 bad record", "POST", "/v1/score", body({"record": bad_record}), {**valid, **json_type}, 422,
+         "procurement-test", "/v1/score"),
+        ("400 undecodable body", "POST", "/v1/score", b'{"company_number": "\xff"}', {**valid, **json_type}, 400,
+         "procurement-test", "/v1/score"),
+        ("413 declared", "POST", "/v1/score", big, {**valid, **json_type}, 413, "procurement-test", "/v1/score"),
+        ("413 streamed", "POST", "/v1/score/batch", streamed(), {**valid, **json_type}, 413, "procurement-test",
+         "/v1/score/batch"),
+        ("413 wrong key", "POST", "/v1/score", big, {"X-API-Key": wrong, **json_type}, 413, None, "/v1/score"),
+    ]
+    sent: list[bytes] = []
+    for what, method, path, content, headers, status, key_id, route in calls:
+        before = audit.read_text().splitlines() if audit.exists() else []
+        response = client.request(method, path, content=content, headers=headers)
+        lines = audit.read_text().splitlines()
+        assert response.status_code == status, (what, response.text)
+        assert len(lines) == len(before) + 1, what
+        line = json.loads(lines[-1])
+        assert (line["status"], line["key_id"], line["route"]) == (status, key_id, route), what
+        assert response.headers.get_list("X-Request-ID") == [line["request_id"]], what
+        if status == 413:  # refused before the body was read to the end
+            assert line["input_sha256"] is None, what
+        else:
+            assert isinstance(content, bytes)
+            assert line["input_sha256"] == hashlib.sha256(content).hexdigest(), what
+            sent.append(content)
+        assert line["model_version"] and len(line["model_sha256"]) == 64, what
+        assert line["scores"] if status == 200 and path != "/v1/model" else line["scores"] == [], what
+    for health in ("/health", "/openapi.json", "/docs"):  # outside /v1: not audited
+        assert client.get(health).status_code == 200
+    assert client.get("/nosuch").status_code == 404
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert len(lines) == len(calls) and len({line["request_id"] for line in lines}) == len(calls)
+
+    text = audit.read_text()
+    companies = pd.read_parquet(world / "companies.parquet").set_index("company_number")
+    officers = pd.read_parquet(world / "officers.parquet")
+    assert not any(name in text for name in companies.loc[[number, *numbers], "company_name"])
+    assert not any(o["officer_name"] in text for o in own["officers"])
+    assert not any(name in text for name in officers["officer_name"].head(200))
+    assert key not in text and wrong not in text
+    assert hashlib.sha256(key.encode()).hexdigest() not in text
+    assert hashlib.sha256(wrong.encode()).hexdigest() not in text
+    assert "Jane" not in text and "officer_name" not in text
+    assert not any(raw.decode("latin-1") in text for raw in sent if raw)
+
+
+def test_an_unexpected_error_is_audited_as_500(service: tuple[TestClient, str, Path], scorer: RiskScorer,
+                                               record: tuple[str, dict[str, Any]],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    client, key, audit = service
+    front: Any = client.app
+    quiet = TestClient(front, raise_server_exceptions=False)
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scorer, "score_record", boom)
+    response = quiet.post("/v1/score", json={"record": {"company": {}}}, headers={"X-API-Key": key})
+    assert response.status_code == 500
+
+    async def failing(scope: Any, receive: Any, send: Any) -> None:  # fails without starting a response
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(front, "app", failing)
+    assert quiet.get("/v1/model", headers={"X-API-Key": key}).status_code == 500
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(line["route"], line["status"], line["key_id"], line["scores"]) for line in lines] == [
+        ("/v1/score", 500, "procurement-test", []), ("/v1/model", 500, "procurement-test", [])]
+    assert response.headers["X-Request-ID"] == lines[0]["request_id"]
