@@ -198,7 +198,9 @@ def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: flo
     qi, ti = pairs["q"].to_numpy(), pairs["e"].to_numpy()
     qn = query.take(pa.array(qi)).to_numpy(zero_copy_only=False)
     tn = target.take(pa.array(ti)).to_numpy(zero_copy_only=False)
-    score = np.asarray(process.cpdist(qn, tn, scorer=fuzz.token_sort_ratio, workers=workers, dtype=np.float32),
+    # Threads only pay for themselves on many pairs (one supplier's names give a handful).
+    threads = workers if len(qn) >= 1024 else 1
+    score = np.asarray(process.cpdist(qn, tn, scorer=fuzz.token_sort_ratio, workers=threads, dtype=np.float32),
                        dtype="float64").ravel()
     exact = score >= 100.0
     if person:
