@@ -10,6 +10,7 @@ from riskmodel.contract.validate import (
     coerce_column,
     load_dataset,
     validate_dataset,
+    validate_rows,
     validate_table,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "table_schema",
     "table_spec",
     "validate_dataset",
+    "validate_rows",
     "validate_table",
     "write_table",
 ]

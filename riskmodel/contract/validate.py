@@ -9,7 +9,10 @@ them, while :func:`validate_dataset` returns them for reporting.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -39,6 +42,7 @@ __all__ = [
     "coerce_column",
     "load_dataset",
     "validate_dataset",
+    "validate_rows",
     "validate_table",
 ]
 
@@ -328,6 +332,188 @@ def validate_table(spec: TableSpec, raw: RawTable, extract_date: dt.date | None 
     # The central promise of the loader: nothing is lost silently.
     assert result.rows_kept + result.rows_quarantined == rows_read, (name, result.rows_kept, result.rows_quarantined)
     return result
+
+
+# Fast path for a handful of text rows (a supplier's record). It accepts only text forms whose typing is certain to
+# match coerce_column: ASCII digits (Python's \d also matches other scripts' digits), no sign but a leading minus, no
+# exponent and at most 15 digits in all (pandas' text-to-number parser counts leading zeros towards its 17 digits and
+# is exact only while the digits fit a double exactly).
+_INT_TEXT = re.compile(r"-?[0-9]+(?:\.0+)?")
+_FLOAT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?")
+_FAST_DIGITS = 15
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_NS_PER_SECOND = 10**9
+_NS_PER_DAY = 86_400 * _NS_PER_SECOND
+_NAT = int(np.iinfo(np.int64).min)
+
+
+class _Unsure(Exception):
+    """The fast path cannot vouch for a value or a row: the full validator must decide."""
+
+
+def validate_rows(spec: TableSpec, rows: Sequence[Mapping[str, str | None]],
+                  extract_date: dt.date | None = None) -> pd.DataFrame | None:
+    """Type a handful of text rows without pandas' per-column overhead, when they certainly pass the contract.
+
+    A pure-Python fast path for a supplier's few rows (the full validator costs milliseconds per table however
+    small it is). It returns the frame :func:`validate_table` would keep, identical in values, dtypes, index and
+    column order, but only when the full validator would report no problem at all: whenever a value has a form it
+    does not accept or a row may break a rule, it returns None and the caller runs :func:`validate_table`, which
+    stays the single source of rules and messages.
+
+    Parameters
+    ----------
+    spec : TableSpec
+        The table's contract.
+    rows : sequence of mapping
+        One mapping per row with exactly the contract's columns as keys; values are None (missing) or non-blank
+        ``str``, as a CSV reader gives them.
+    extract_date : date, optional
+        The data set's extract date, when known; event dates after it are errors.
+
+    Returns
+    -------
+    DataFrame or None
+        ``validate_table(spec, RawTable(frame, text=True), extract_date).valid`` for ``frame`` the rows as an
+        object-dtype frame indexed 1..n; None when the rows may hold a problem or a value in a form the fast path
+        does not type (plain decimals of at most 15 digits, ``YYYY-MM-DD`` dates, ``YYYY-MM-DD[T ]HH:MM:SS[.ffffff]``
+        date-times and the boolean words are typed; exponents, signs, padding and the like are not).
+    """
+    n = len(rows)
+    names = _column_set(spec)
+    if n < max(1, spec.min_rows) or not spec.key or not names.issuperset(spec.key):
+        return None
+    try:
+        for row in rows:
+            if row.keys() != names:
+                raise _Unsure
+        data: dict[str, Any] = {}
+        plain: dict[str, list[Any]] = {}
+        for col in spec.columns:
+            data[col.name], plain[col.name] = _fast_column(col, [row[col.name] for row in rows], extract_date)
+        for rule in spec.date_orders:
+            if not (_is_date(spec, rule.earlier) and _is_date(spec, rule.later)):
+                raise _Unsure
+            for earlier, later in zip(plain[rule.earlier], plain[rule.later], strict=True):
+                if earlier is not None and later is not None and later < earlier:
+                    raise _Unsure
+        if len(set(zip(*(plain[k] for k in spec.key), strict=True))) < n:
+            raise _Unsure  # duplicate-row or duplicate-key
+    except _Unsure:
+        return None
+    return pd.DataFrame(data, index=pd.RangeIndex(1, n + 1), copy=False)
+
+
+@functools.lru_cache(maxsize=64)
+def _column_set(spec: TableSpec) -> frozenset[str]:
+    return frozenset(spec.column_names)
+
+
+def _is_date(spec: TableSpec, column: str) -> bool:
+    return column in spec.column_names and spec.column(column).dtype in (DType.DATE, DType.DATETIME)
+
+
+@functools.lru_cache(maxsize=256)
+def _allowed_ints(col: ColumnSpec) -> frozenset[int]:
+    assert col.allowed is not None
+    try:
+        return frozenset(int(v) for v in col.allowed)
+    except ValueError:
+        return frozenset()  # the schema itself cannot be built: let the full validator say so
+
+
+def _digits(text: str) -> int:
+    """Digits of a number already matched by ``_INT_TEXT`` or ``_FLOAT_TEXT``."""
+    return len(text) - text.startswith("-") - ("." in text)
+
+
+def _fast_column(col: ColumnSpec, values: list[str | None], extract_date: dt.date | None) -> tuple[Any, list[Any]]:
+    """Type one column of text values; raise :class:`_Unsure` unless every value certainly passes.
+
+    Returns the column's data in its pandas dtype and the typed values as Python objects (None when missing, dates
+    as nanoseconds since the epoch) for the row rules.
+    """
+    dtype = col.dtype
+    for v in values:
+        if v is None:
+            if not col.nullable:
+                raise _Unsure  # required
+        elif type(v) is not str or not v.strip():
+            raise _Unsure
+    if (col.allowed is not None and dtype not in (DType.STR, DType.INT)) or (
+            col.non_negative and dtype not in (DType.INT, DType.FLOAT)):
+        raise _Unsure  # a check the fast path does not model
+    if dtype is DType.STR:
+        if col.allowed is not None and any(v is not None and v not in col.allowed for v in values):
+            raise _Unsure
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+        return out, values
+    if dtype is DType.INT:
+        ints: list[int | None] = []
+        for v in values:
+            if v is None:
+                ints.append(None)
+                continue
+            if _INT_TEXT.fullmatch(v) is None or _digits(v) > _FAST_DIGITS:
+                raise _Unsure
+            number = int(v.partition(".")[0])
+            if (col.non_negative and number < 0) or (col.allowed is not None and number not in _allowed_ints(col)):
+                raise _Unsure
+            ints.append(number)
+        mask = np.array([i is None for i in ints], dtype=bool)
+        return pd.arrays.IntegerArray(np.array([0 if i is None else i for i in ints], dtype=np.int64), mask), ints
+    if dtype is DType.FLOAT:
+        floats: list[float | None] = []
+        for v in values:
+            if v is None:
+                floats.append(None)
+                continue
+            if _FLOAT_TEXT.fullmatch(v) is None or _digits(v) > _FAST_DIGITS:
+                raise _Unsure
+            real = float(v)
+            # pandas reads "-0" as the integer 0 or as -0.0 depending on the column's other values ("-0.0" is -0.0).
+            if (real == 0.0 and v.startswith("-") and "." not in v) or (col.non_negative and real < 0):
+                raise _Unsure
+            floats.append(real)
+        return np.array([np.nan if f is None else f for f in floats], dtype=np.float64), floats
+    if dtype is DType.BOOL:
+        flags: list[bool | None] = []
+        for v in values:
+            word = None if v is None else v.strip().lower()
+            if word is not None and word not in _TRUE and word not in _FALSE:
+                raise _Unsure
+            flags.append(None if word is None else word in _TRUE)
+        mask = np.array([f is None for f in flags], dtype=bool)
+        return pd.arrays.BooleanArray(np.array([bool(f) for f in flags], dtype=bool), mask), flags
+    stamps: list[int | None] = [None if v is None else _fast_stamp(v, col, extract_date) for v in values]
+    ns = np.array([_NAT if s is None else s for s in stamps], dtype=np.int64).view("datetime64[ns]")
+    return ns, stamps
+
+
+def _fast_stamp(text: str, col: ColumnSpec, extract_date: dt.date | None) -> int:
+    """Nanoseconds since the epoch of a date (or date-time) in the contract's range; else :class:`_Unsure`."""
+    stamp: dt.datetime | None = None
+    try:
+        if col.dtype is DType.DATE:
+            if _DATE_TEXT.fullmatch(text) is None:
+                raise _Unsure
+            day = dt.date.fromisoformat(text)
+        else:
+            if _DATETIME_TEXT.fullmatch(text) is None:
+                raise _Unsure
+            stamp = dt.datetime.fromisoformat(text)
+            day = stamp.date()
+    except ValueError:
+        raise _Unsure from None  # e.g. 2022-02-30
+    if not MIN_DATE <= day <= MAX_DATE or (col.event and extract_date is not None and day > extract_date):
+        raise _Unsure
+    ns = (day.toordinal() - _EPOCH_ORDINAL) * _NS_PER_DAY
+    if stamp is not None:
+        ns += (stamp.hour * 3600 + stamp.minute * 60 + stamp.second) * _NS_PER_SECOND + stamp.microsecond * 1000
+    return ns
 
 
 def _message_for(check: str, column: str, value: str, col: ColumnSpec, extract_date: dt.date | None) -> tuple[

@@ -32,7 +32,7 @@ _BLOCK = 8192  # rows per pred_contrib call when explaining everything (pipeline
 _SERIAL_ROWS = 256
 
 
-def _threads(rows: int) -> dict[str, int]:
+def _threads(rows: int) -> dict[str, Any]:
     return {"num_threads": 1} if rows < _SERIAL_ROWS else {}
 EXPLAIN_MODES = ("all", "flagged", "none")
 
