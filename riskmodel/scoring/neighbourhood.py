@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
-from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_HOPS, _graph, _positives
+from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_ADDRESS_BUSINESSES, MAX_HOPS, _graph, _positives
 from features.ownership import MAX_CHAIN
 from features.pit import AsOf
 from features.register import office_parts
@@ -115,6 +115,14 @@ class Neighbourhood:
         self._columns: dict[tuple[str, str], np.ndarray] = {}
         self._office_keys = _office_key(tables["companies"]).to_numpy(dtype=object)
         self._office = _KeyIndex(self._office_keys)
+        # Businesses at each office on the scoring date: an office with more than MAX_ADDRESS_BUSINESSES + 1 stays
+        # a mass-registration address (which links nobody) whether or not the supplier is added to it or leaves.
+        created = (tables["companies"]["date_of_creation"] <= pd.Timestamp(self.as_of)).to_numpy()
+        members = pd.DataFrame({"office": self._office_keys[created],
+                                "business": tables["companies"]["company_number"].to_numpy(dtype=object)[created]})
+        members = members.dropna().drop_duplicates()
+        counts = members.groupby("office").size()
+        self._crowded = frozenset(counts.index[counts.to_numpy() > MAX_ADDRESS_BUSINESSES + 1].tolist())
         self._premises_keys = _premises_key(tables["licences"]).to_numpy(dtype=object) if "licences" in tables \
             else None
         self._premises = _KeyIndex(self._premises_keys) if self._premises_keys is not None else None
@@ -174,12 +182,13 @@ class Neighbourhood:
         return ids, offices, premises, buyers
 
     def _key_rows(self, ids: set[object], offices: set[object], premises: set[object],
-                  buyers: set[object]) -> dict[str, np.ndarray]:
+                  buyers: set[object]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Rows sharing a key, per table, and (apart) the register rows at mass-registration offices."""
         rows = {t: self._rows(t, self._by_id, ids) for t in ("officers", "ownership", "companies")}
-        rows["companies"] = np.concatenate([rows["companies"], self._office.lookup(offices)])
+        rows["companies"] = np.concatenate([rows["companies"], self._office.lookup(offices - self._crowded)])
         rows["licences"] = self._rows("licences", self._premises, premises)
         rows["contracts"] = self._rows("contracts", self._buyer, buyers)
-        return rows
+        return rows, self._office.lookup(offices & self._crowded)
 
     def dataset(self, number: str, records: Mapping[str, pd.DataFrame]) -> tuple[Dataset, Dataset, list[str]]:
         """Return the rows the business's features depend on, with its own rows replaced by ``records``.
@@ -202,11 +211,15 @@ class Neighbourhood:
         new = {t: frame for t, frame in records.items() if t in tables and len(frame)}
         ids, offices, premises, buyers = (a | b for a, b in zip(self._old_keys(own), self._new_keys(new),
                                                                   strict=True))
-        keyed = self._key_rows(ids | {number}, offices, premises, buyers)
+        keyed, crowd = self._key_rows(ids | {number}, offices, premises, buyers)
         linked: set[object] = set()
         for table, positions in keyed.items():
             linked |= self._values_at(table, BUSINESS_KEYS[table], positions)
         linked.discard(number)
+        # Businesses met only at a mass-registration office are never linked to the supplier: their register rows
+        # are kept (the office's count stays exact), their licences and labels are not needed.
+        crowded = self._values_at("companies", "company_number", crowd) - linked - {number}
+        keyed["companies"] = np.concatenate([keyed["companies"], crowd])
         # Corporate owners above the business, MAX_CHAIN layers deep (owners that are businesses of the register).
         chain: set[object] = set()
         layer = _values(new.get("ownership", pd.DataFrame()), "owner_id") | self._values_at(
@@ -244,7 +257,7 @@ class Neighbourhood:
             else:
                 new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
         return (dataclasses.replace(self.reference, tables=new_tables),
-                dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked))
+                dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked | crowded))
 
     # ------------------------------------------------------------------------------------------- components
 
