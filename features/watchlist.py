@@ -177,22 +177,44 @@ def _block_keys(norm: pa.Array) -> tuple[np.ndarray, pa.Array]:
     return np.concatenate([pos, pos]), pa.concat_arrays([k1, k2])
 
 
+class _Blocks(NamedTuple):
+    """Target positions by blocking key: ``keys[i]`` holds ``positions[starts[i]:starts[i + 1]]``."""
+
+    keys: pd.Index
+    starts: np.ndarray
+    positions: np.ndarray
+
+
+def _blocks(norm: pa.Array) -> _Blocks:
+    """Index the targets' blocking keys once, so each query costs a lookup of its own keys only."""
+    t_pos, t_key = _block_keys(norm)
+    side = pd.DataFrame({"key": t_key.to_numpy(zero_copy_only=False), "e": t_pos}).dropna().drop_duplicates()
+    codes, uniques = pd.factorize(side["key"].to_numpy(dtype=object))
+    order = np.argsort(codes, kind="stable")
+    starts = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(uniques)))]
+    return _Blocks(pd.Index(uniques, dtype=object), starts, side["e"].to_numpy(dtype=np.int64)[order])
+
+
 def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: float,
-                 workers: int, target_keys: tuple[np.ndarray, pa.Array] | None = None) -> pd.DataFrame:
+                 workers: int, target_blocks: _Blocks | None = None) -> pd.DataFrame:
     """Fuzzy hits between distinct normalised names (positions in ``query`` and ``target``, score, exact)."""
     empty = pd.DataFrame({"q": pd.Series(dtype="int64"), "e": pd.Series(dtype="int64"),
                           "score": pd.Series(dtype="float64"), "exact": pd.Series(dtype=bool)})
     if len(query) == 0 or len(target) == 0:
         return empty
+    blocks = target_blocks if target_blocks is not None else _blocks(target)
     q_pos, q_key = _block_keys(query)
-    t_pos, t_key = target_keys if target_keys is not None else _block_keys(target)
-    keys = pa.concat_arrays([q_key, t_key]).dictionary_encode()
-    key_code = keys.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    q_side = pd.DataFrame({"key": key_code[: len(q_pos)], "q": q_pos})
-    t_side = pd.DataFrame({"key": key_code[len(q_pos):], "e": t_pos})
-    t_side = t_side[t_side["key"] >= 0].drop_duplicates()
-    q_side = q_side[q_side["key"].isin(t_side["key"])].drop_duplicates()
-    pairs = q_side.merge(t_side, on="key")[["q", "e"]].drop_duplicates(ignore_index=True)
+    code = blocks.keys.get_indexer(pd.Index(q_key.to_numpy(zero_copy_only=False), dtype=object))
+    found = code >= 0
+    q_side = pd.DataFrame({"key": code[found], "q": q_pos[found]}).drop_duplicates()
+    if q_side.empty:
+        return empty
+    keys, qs = q_side["key"].to_numpy(), q_side["q"].to_numpy()
+    sizes = blocks.starts[keys + 1] - blocks.starts[keys]
+    # Each query's candidates in the targets' order (as a merge on the key would list them).
+    within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    targets = blocks.positions[np.repeat(blocks.starts[keys], sizes) + within]
+    pairs = pd.DataFrame({"q": np.repeat(qs, sizes), "e": targets}).drop_duplicates(ignore_index=True)
     if pairs.empty:
         return empty
     qi, ti = pairs["q"].to_numpy(), pairs["e"].to_numpy()
@@ -240,7 +262,7 @@ def _entry_countries(entries: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Entries(NamedTuple):
-    kinds: dict[str, tuple[np.ndarray, np.ndarray, pa.Array, tuple[np.ndarray, pa.Array]]]
+    kinds: dict[str, tuple[np.ndarray, np.ndarray, pa.Array, _Blocks]]
     countries: pd.DataFrame
 
 
@@ -258,7 +280,7 @@ def _prepared_entries(entries: pd.DataFrame) -> _Entries:
     for kind, normalise in (("person", _normalise_person), ("company", _normalise_company)):
         rows = np.flatnonzero(entry_kind == kind)
         codes, uniques = _on_uniques(entries["name"].to_numpy(dtype=object)[rows], normalise)
-        kinds[kind] = (rows, codes, uniques, _block_keys(uniques))
+        kinds[kind] = (rows, codes, uniques, _blocks(uniques))
     prepared = _Entries(kinds, _entry_countries(entries))
     if len(_ENTRIES) >= 8:
         _ENTRIES.clear()
@@ -294,7 +316,7 @@ def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THR
     prepared = _prepared_entries(entries)
     for kind, normalise in (("person", _normalise_person), ("company", _normalise_company)):
         s_rows = np.flatnonzero(subject_kind == kind)
-        e_rows, e_codes, e_uniques, e_keys = prepared.kinds[kind]
+        e_rows, e_codes, e_uniques, e_blocks = prepared.kinds[kind]
         if len(s_rows) == 0 or len(e_rows) == 0:
             continue
         s_codes, s_uniques = _on_uniques(subjects["name"].to_numpy(dtype=object)[s_rows], normalise)
@@ -304,7 +326,7 @@ def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THR
             usable = pc.greater_equal(pc.utf8_length(s_uniques), _MIN_COMPANY_CHARS)
         usable_np = np.append(usable.fill_null(False).to_numpy(zero_copy_only=False), False)
         s_codes = np.where(usable_np[s_codes], s_codes, -1)
-        found = _match_names(s_uniques, e_uniques, kind == "person", threshold, workers, e_keys)
+        found = _match_names(s_uniques, e_uniques, kind == "person", threshold, workers, e_blocks)
         if found.empty:
             continue
         s_map = pd.DataFrame({"q": s_codes, "subject": subjects["subject"].to_numpy()[s_rows]})
