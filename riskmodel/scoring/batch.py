@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 import features
 from riskmodel import __version__
@@ -40,6 +41,8 @@ __all__ = ["JobResult", "run_score_job"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+#: Rows per row group of a part file (the unit the final merge reads).
+_PART_ROW_GROUP = 2048
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         raise RiskmodelError("the data set has no extract date: give --as-of", field="as_of")
     model_sha = bundle.metadata["files"]["model.txt"]
     job = {"data_sha256": data_sha256(data_dir), "model_sha256": model_sha, "as_of": when.isoformat(),
-           "explain": explain, "chunk_size": int(chunk_size), "model_version": version}
+           "explain": explain, "chunk_size": int(chunk_size), "model_version": version,
+           "parts": "rank-ordered"}
     timings["load_seconds"] = time.perf_counter() - start
     partial = out / ".partial"
     job_file = partial / "job.json"
@@ -167,23 +171,20 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         if not part.exists():
             chunk = X.iloc[i * chunk_size:(i + 1) * chunk_size]
             frame = scorer.score_frame(chunk, when.isoformat(), explain=explain, names=names)
+            # Each part in rank order, so the final files are a merge of the parts read front to back.
+            frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
             tmp = part.with_name(f".{part.name}.tmp")
-            frame.to_parquet(tmp, index=False)
+            # Small row groups: the merge decodes one group of each part at a time, not the whole part.
+            frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
             os.replace(tmp, part)  # a part with its final name is always complete
         if progress is not None:
             progress(i + 1, n_chunks)
     timings["scoring_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    parts = [pd.read_parquet(partial / f"part-{i:05d}.parquet") for i in range(n_chunks)]
-    scores = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    order = np.lexsort((scores["company_number"].to_numpy(), -scores["log_odds"].to_numpy()))
-    scores = scores.iloc[order].reset_index(drop=True)
-    scores.insert(2, "rank", np.arange(1, len(scores) + 1))
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out / "scores.parquet", lambda p: scores.to_parquet(p, index=False))
-    # pyarrow's CSV writer is several times faster than pandas' for text-heavy frames.
-    _atomic_write(out / "scores.csv", lambda p: pacsv.write_csv(pa.Table.from_pandas(scores, preserve_index=False), p))
+    ranked, top = _write_ranked([partial / f"part-{i:05d}.parquet" for i in range(n_chunks)], out,
+                                 int(chunk_size), top_n)
     rejected = _rejected_businesses(dataset, X.index, when)
     quarantine = _quarantine_frame(dataset, rejected)
     _atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))
@@ -207,21 +208,110 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         "rows_used": int(sum(t["rows_kept"] for t in tables.values())),
         "rows_quarantined": int(sum(t["rows_quarantined"] for t in tables.values())),
         "rows_rejected": int(sum(t["rows_rejected"] for t in tables.values())),
-        "businesses_in": companies_in, "businesses_scored": len(scores), "businesses_rejected": len(rejected),
-        "bands": {str(k): int(v) for k, v in scores["risk_band"].value_counts().items()},
+        "businesses_in": companies_in, "businesses_scored": len(ranked), "businesses_rejected": len(rejected),
+        "bands": {str(k): int(v) for k, v in ranked["risk_band"].value_counts().items()},
         "reasons_per_business": MAX_REASONS,
         "score_meaning": bundle.metadata.get("score_meaning"),
     }
     start = time.perf_counter()
     if bundle.model_card:
         _atomic_write(out / "model_card.md", lambda p: p.write_text(bundle.model_card or "", encoding="utf-8"))
-    write_report(out / "report.html", scores, manifest, scorer, top_n=top_n,
+    write_report(out / "report.html", ranked, manifest, scorer, top_n=top_n, top=top,
                  model_card="model_card.md" if (out / "model_card.md").exists() else None)
     timings["report_seconds"] = time.perf_counter() - start
     manifest["timings"] = timings
-    manifest["businesses_per_second"] = len(scores) / max(sum(timings.values()), 1e-9)
+    manifest["businesses_per_second"] = len(ranked) / max(sum(timings.values()), 1e-9)
     _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1, default=str),
                                                                  encoding="utf-8"))
     shutil.rmtree(partial)
     return JobResult(out, manifest)
 
+
+def _rank_order(numbers: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
+    """Rank order: highest log-odds first, ties by company number (a total order: numbers are unique)."""
+    return np.lexsort((numbers, -log_odds))
+
+
+class _PartReader:
+    """Rows of one part file, handed out front to back in pieces of any size (one record batch held at a time)."""
+
+    def __init__(self, path: Path, schema: pa.Schema) -> None:
+        self._batches = pq.ParquetFile(path).iter_batches(batch_size=_PART_ROW_GROUP)
+        self._schema = schema
+        self._buffer = schema.empty_table()
+
+    def take(self, n: int) -> pa.Table:
+        pieces = [self._buffer]
+        held = self._buffer.num_rows
+        while held < n:
+            batch = next(self._batches)
+            pieces.append(pa.Table.from_batches([batch]).cast(self._schema))
+            held += batch.num_rows
+        table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+        self._buffer = table.slice(n)
+        return table.slice(0, n)
+
+
+def _write_ranked(parts: list[Path], out: Path, chunk_size: int, top_n: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Merge the rank-ordered parts into ``scores.parquet`` and ``scores.csv``, ``chunk_size`` rows at a time.
+
+    Only the ranking columns of every business are held at once; the reasons are read and written chunk by chunk.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        ``company_number``, ``risk_score`` and ``risk_band`` of every business in rank order, and the first
+        ``top_n`` rows in full (for the report).
+    """
+    key_columns = ["company_number", "log_odds", "risk_score", "risk_band"]
+    keys = [pq.read_table(p, columns=key_columns) for p in parts]
+    # Parts may type an all-missing column as null: one schema for all (text where any part has text).
+    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in parts], promote_options="permissive")
+    numbers = np.concatenate([t.column("company_number").to_numpy(zero_copy_only=False) for t in keys])
+    log_odds = np.concatenate([t.column("log_odds").to_numpy() for t in keys])
+    part_of = np.repeat(np.arange(len(parts)), [t.num_rows for t in keys])
+    order = _rank_order(numbers, log_odds)
+    summary = pd.DataFrame({
+        "company_number": numbers[order],
+        "risk_score": np.concatenate([t.column("risk_score").to_numpy() for t in keys])[order],
+        "risk_band": np.concatenate([t.column("risk_band").to_numpy(zero_copy_only=False) for t in keys])[order],
+    })
+    del keys, numbers, log_odds
+    ranked_part = part_of[order]
+    readers = [_PartReader(p, schema) for p in parts]
+    rank_at = schema.get_field_index("company_name") + 1 if "company_name" in schema.names else 1
+    out_schema = schema.insert(rank_at, pa.field("rank", pa.int64()))
+    top: list[pd.DataFrame] = []
+    with _AtomicFile(out / "scores.parquet") as parquet_path, _AtomicFile(out / "scores.csv") as csv_path, \
+            pq.ParquetWriter(parquet_path, out_schema) as parquet, pacsv.CSVWriter(csv_path, out_schema) as csv:
+        for start in range(0, len(ranked_part), max(1, chunk_size)):
+            which = ranked_part[start:start + chunk_size]
+            grouped = np.argsort(which, kind="stable")  # the chunk's rows grouped by part, each part in order
+            pieces = [readers[p].take(int(k)) for p, k in zip(*np.unique(which, return_counts=True), strict=True)]
+            chunk = pa.concat_tables(pieces).take(pa.array(np.argsort(grouped, kind="stable")))
+            chunk = chunk.add_column(rank_at, out_schema.field("rank"),
+                                     pa.array(np.arange(start + 1, start + len(which) + 1), pa.int64()))
+            parquet.write_table(chunk)
+            csv.write_table(chunk)
+            if sum(len(t) for t in top) < top_n:
+                top.append(chunk.slice(0, top_n).to_pandas())
+    top_frame = pd.concat(top, ignore_index=True).head(top_n) if top else pd.DataFrame()
+    pa.default_memory_pool().release_unused()  # hand the decoded chunks' memory back to the system
+    return summary, top_frame
+
+
+class _AtomicFile:
+    """A temporary path next to ``path``, renamed to ``path`` when the block ends without an error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

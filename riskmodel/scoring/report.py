@@ -115,8 +115,11 @@ def _quality_table(manifest: dict[str, Any]) -> str:
 
 
 def write_report(path: Path, scores: pd.DataFrame, manifest: dict[str, Any], scorer: Scorer, *, top_n: int = 50,
-                 model_card: str | None = None) -> Path:
+                 model_card: str | None = None, top: pd.DataFrame | None = None) -> Path:
     """Write the report page for a ranked scores frame (``riskmodel.scoring.batch`` output).
+
+    ``scores`` needs only ``risk_score`` and ``risk_band`` of every business when ``top`` gives the first rows in
+    full (the batch job streams the rest to disk).
 
     Returns
     -------
@@ -127,7 +130,7 @@ def write_report(path: Path, scores: pd.DataFrame, manifest: dict[str, Any], sco
     counts = [int((scores["risk_band"] == b).sum()) for b in bands]
     base = scorer.expected_log_odds
     e = html.escape
-    top = scores.head(top_n)
+    top = (scores if top is None else top).head(top_n)
     cards = []
     for _, row in top.iterrows():
         steps: list[tuple[str, float]] = []
