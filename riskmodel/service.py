@@ -231,13 +231,17 @@ class _Front:
         if not audited:
             await self.app(scope, _replay(body, receive), send)
             return
-        key_id = _key_id(self.keys, key.decode("latin-1") if key else None)  # Starlette decodes headers as latin-1
+        key_id = self._key_id(key)
         if key_id is not None and path == _SCORE_PATH and scope["method"] == "POST":
             answer = self._answer(body, content_type)
             if answer is not None:
                 await self._send_score(send, body, *answer, key_id)
                 return
         await self._replay_audited(scope, receive, send, body, key_id)
+
+    def _key_id(self, key: bytes | None) -> str | None:
+        """Return the id of the caller's key (None when missing or wrong) from the raw ``X-API-Key`` header."""
+        return _key_id(self.keys, key.decode("latin-1") if key else None)  # Starlette decodes headers as latin-1
 
     async def _read(self, receive: Receive) -> bytes | None:
         """Read the whole body; None once it is over the limit, :class:`_Disconnected` if the client goes away."""
@@ -320,8 +324,7 @@ class _Front:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         if path is not None:
             rid = str(uuid.uuid4())
-            key_id = _key_id(self.keys, key.decode("latin-1") if key else None)
-            self.audit.write(path if path in self.routes else None, rid, key_id, 413, [], None)
+            self.audit.write(path if path in self.routes else None, rid, self._key_id(key), 413, [], None)
             headers.append((b"x-request-id", rid.encode("ascii")))
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -53,10 +53,26 @@ class JobResult:
     manifest: dict[str, Any]
 
 
+class _AtomicFile:
+    """A temporary path next to ``path``, renamed to ``path`` when the block ends without an error."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    with _AtomicFile(path) as tmp:
+        write(tmp)
 
 
 def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.DataFrame:
@@ -173,10 +189,10 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
             frame = scorer.score_frame(chunk, when.isoformat(), explain=explain, names=names)
             # Each part in rank order, so the final files are a merge of the parts read front to back.
             frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
-            tmp = part.with_name(f".{part.name}.tmp")
-            # Small row groups: the merge decodes one group of each part at a time, not the whole part.
-            frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
-            os.replace(tmp, part)  # a part with its final name is always complete
+            # Small row groups: the merge decodes one group of each part at a time, not the whole part. A part with
+            # its final name is always complete.
+            with _AtomicFile(part) as tmp:
+                frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
         if progress is not None:
             progress(i + 1, n_chunks)
     timings["scoring_seconds"] = time.perf_counter() - start
@@ -298,20 +314,3 @@ def _write_ranked(parts: list[Path], out: Path, chunk_size: int, top_n: int) -> 
     top_frame = pd.concat(top, ignore_index=True).head(top_n) if top else pd.DataFrame()
     pa.default_memory_pool().release_unused()  # hand the decoded chunks' memory back to the system
     return summary, top_frame
-
-
-class _AtomicFile:
-    """A temporary path next to ``path``, renamed to ``path`` when the block ends without an error."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)

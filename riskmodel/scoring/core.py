@@ -209,26 +209,25 @@ class Scorer:
             contrib[rows[r_idx], c_idx] = phi_top
             text[rows[r_idx], c_idx] = texts
 
+        def contributions(rows: np.ndarray) -> np.ndarray:
+            return np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True, **_threads(len(rows))))
+
         if explain == "all" and n and k:
             # One pass of pred_contrib gives both the reasons and the log-odds (their row sums). Blocks overlap:
             # LightGBM (which releases the GIL) computes the next block while this thread writes the reasons.
             log_odds = np.empty(n)
             blocks = [np.arange(i, min(i + _BLOCK, n)) for i in range(0, n, _BLOCK)]
-
-            def predict(rows: np.ndarray) -> np.ndarray:
-                return np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True, **_threads(len(rows))))
-
             if len(blocks) == 1:  # nothing to overlap (one business from score_record): no thread to start
-                raw = predict(blocks[0])
+                raw = contributions(blocks[0])
                 log_odds[:] = raw.sum(axis=1)
                 explain_rows(blocks[0], raw)
             else:
                 with ThreadPoolExecutor(max_workers=1) as pool:
-                    pending = pool.submit(predict, blocks[0])
+                    pending = pool.submit(contributions, blocks[0])
                     for i, rows in enumerate(blocks):
                         raw = pending.result()
                         if i + 1 < len(blocks):
-                            pending = pool.submit(predict, blocks[i + 1])
+                            pending = pool.submit(contributions, blocks[i + 1])
                         log_odds[rows] = raw.sum(axis=1)
                         explain_rows(rows, raw)
         else:
@@ -237,8 +236,7 @@ class Scorer:
         if explain == "flagged" and k:
             rows = np.flatnonzero(band != self.bundle.bands[-1][0])
             if len(rows):
-                explain_rows(rows, np.asarray(self.bundle.booster.predict(Xt.iloc[rows], pred_contrib=True,
-                                                                          **_threads(len(rows)))))
+                explain_rows(rows, contributions(rows))
         columns: dict[str, Any] = {
             "company_number": X.index.astype(str),
             "company_name": (names.reindex(X.index).astype("object").to_numpy() if names is not None

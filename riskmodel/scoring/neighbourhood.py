@@ -44,6 +44,11 @@ BUSINESS_KEYS = {"companies": "company_number", "officers": "company_number", "o
                  "labels": "company_number"}
 
 
+#: No row positions (read-only: it is shared).
+_NONE = np.empty(0, np.int64)
+_NONE.setflags(write=False)
+
+
 class _KeyIndex:
     """Row positions of a table grouped by one key column (lookups of many keys at once)."""
 
@@ -59,26 +64,25 @@ class _KeyIndex:
         """Row positions holding any of ``keys`` (unknown keys are ignored)."""
         wanted = pd.Index(pd.unique(np.asarray(list(keys), dtype=object)))
         if len(wanted) == 0 or len(self.keys) == 0:
-            return np.empty(0, np.int64)
+            return _NONE
         codes = self.keys.get_indexer(wanted)
         codes = codes[codes >= 0]
         if len(codes) == 0:
-            return np.empty(0, np.int64)
+            return _NONE
         parts = [self.rows[self.starts[c]:self.starts[c + 1]] for c in codes]
         return np.concatenate(parts)
+
+
+def _premises_key(postcode: pd.Series) -> pd.Series:
+    # The rule of features.licences.premises_taken_over_from_other_holder_last_36m, written out here: moving it into
+    # a shared helper would change that feature's source and so the catalogue fingerprint every model is checked
+    # against. The exact-equality test against a full rebuild holds the two together.
+    return postcode.astype("string[pyarrow]").str.upper().str.replace(r"\s+", "", regex=True).astype(object)
 
 
 def _office_key(frame: pd.DataFrame) -> pd.Series:
     postcode, address = office_parts(frame["registered_office_postcode"], frame["registered_office_address"])
     return (postcode + "|" + address).astype(object)
-
-
-def _premises_key(frame: pd.DataFrame) -> pd.Series:
-    return frame["premises_postcode"].astype("string[pyarrow]").str.upper().str.replace(r"\s+", "", regex=True) \
-        .astype(object)
-
-
-_NONE = np.empty(0, np.int64)
 
 
 def _present(values: np.ndarray) -> set[object]:
@@ -123,8 +127,8 @@ class Neighbourhood:
         members = members.dropna().drop_duplicates()
         counts = members.groupby("office").size()
         self._crowded = frozenset(counts.index[counts.to_numpy() > MAX_ADDRESS_BUSINESSES + 1].tolist())
-        self._premises_keys = _premises_key(tables["licences"]).to_numpy(dtype=object) if "licences" in tables \
-            else None
+        self._premises_keys = (_premises_key(tables["licences"]["premises_postcode"]).to_numpy(dtype=object)
+                               if "licences" in tables else None)
         self._premises = _KeyIndex(self._premises_keys) if self._premises_keys is not None else None
         self._buyer = _KeyIndex(tables["contracts"]["buyer_id"]) if "contracts" in tables else None
         self._watchlist = view.watchlist if "watchlist" in tables else None
@@ -140,7 +144,7 @@ class Neighbourhood:
     def _rows(self, table: str, index: dict[str, _KeyIndex] | _KeyIndex | None, keys: Iterable[object]) -> np.ndarray:
         if isinstance(index, dict):
             index = index.get(table)
-        return np.empty(0, np.int64) if index is None else index.lookup(keys)
+        return _NONE if index is None else index.lookup(keys)
 
     def _column(self, table: str, column: str) -> np.ndarray:
         """Return a reference column as an object array, made once (a lookup is then a numpy take)."""
@@ -155,8 +159,7 @@ class Neighbourhood:
         return _present(self._column(table, column)[rows])
 
     def _own(self, table: str, businesses: Iterable[object]) -> np.ndarray:
-        return self._rows(table, self._by_business, businesses) if table in self.reference.tables else (
-            np.empty(0, np.int64))
+        return self._rows(table, self._by_business, businesses)
 
     def _old_keys(self, own: Mapping[str, np.ndarray]) -> tuple[set[object], set[object], set[object], set[object]]:
         """Ids, offices, premises and buyers of the business's reference rows (row positions per table)."""
@@ -177,7 +180,7 @@ class Neighbourhood:
         comp = parts.get("companies", pd.DataFrame())
         offices = set(_office_key(comp).dropna().tolist()) if not comp.empty else set()
         lic = parts.get("licences", pd.DataFrame())
-        premises = set(_premises_key(lic).dropna().tolist()) if not lic.empty else set()
+        premises = set(_premises_key(lic["premises_postcode"]).dropna().tolist()) if not lic.empty else set()
         buyers = _values(parts.get("contracts", pd.DataFrame()), "buyer_id")
         return ids, offices, premises, buyers
 
