@@ -89,11 +89,13 @@ _SOC = "Scottish Government, Serious Organised Crime Strategy (2022)"
 
 
 def _own(view: AsOf) -> pd.DataFrame:
-    """Applications made by a known business on or before as_of."""
-    lic = view.licences
-    if lic.empty:
-        return lic
-    return lic[lic["holder_company_number"].notna()]
+    """Applications made by a known business on or before as_of (once per view)."""
+
+    def compute() -> pd.DataFrame:
+        lic = view.licences
+        return lic if lic.empty else lic[lic["holder_company_number"].notna()]
+
+    return view.memo("licences.own", compute)
 
 
 def _count(rows: pd.DataFrame, mask: pd.Series | None = None) -> pd.Series:

@@ -205,6 +205,33 @@ def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd
     Blank parts become missing. Two businesses share an office when both parts are present and equal; the
     scoring neighbourhood (:mod:`riskmodel.scoring.neighbourhood`) uses the same rule.
     """
+    if len(postcode) > _SMALL:
+        return _office_parts(postcode, address)
+    # A few rows (one supplier's neighbourhood): remembered results, as each string operation's fixed cost would
+    # otherwise dominate. The same function computes what is not remembered, so the results are the same.
+    raw = list(zip(postcode.tolist(), address.tolist(), strict=True))
+    found = {r: _OFFICE_PARTS.get(r) for r in raw}
+    unknown = [r for r, parts in found.items() if parts is None]
+    if unknown:
+        pcs, ads = _office_parts(pd.Series([r[0] for r in unknown], dtype=object),
+                                 pd.Series([r[1] for r in unknown], dtype=object))
+        computed = dict(zip(unknown, zip(pcs.tolist(), ads.tolist(), strict=True), strict=True))
+        found.update(computed)
+        if len(_OFFICE_PARTS) > 100_000:  # bounded; clearing only costs recomputation
+            _OFFICE_PARTS.clear()
+        _OFFICE_PARTS.update(computed)
+    parts = [found[r] or (None, None) for r in raw]
+    return (pd.Series([p[0] for p in parts], index=postcode.index, dtype="string[pyarrow]"),
+            pd.Series([p[1] for p in parts], index=address.index, dtype="string[pyarrow]"))
+
+
+#: Rows up to which office_parts looks up remembered results.
+_SMALL = 256
+#: Normalised office parts by raw (postcode, address), for office_parts on a few rows.
+_OFFICE_PARTS: dict[tuple[object, object], tuple[object, object]] = {}
+
+
+def _office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd.Series]:
     pc = postcode.astype("string[pyarrow]").str.upper().str.replace(r"\s+", "", regex=True)
     ad = (address.astype("string[pyarrow]").str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip())
     return pc.where(pc.str.len() > 0), ad.where(ad.str.len() > 0)

@@ -198,26 +198,24 @@ def _blocks(norm: pa.Array) -> _Blocks:
 def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: float,
                  workers: int, target_blocks: _Blocks | None = None) -> pd.DataFrame:
     """Fuzzy hits between distinct normalised names (positions in ``query`` and ``target``, score, exact)."""
-    empty = pd.DataFrame({"q": pd.Series(dtype="int64"), "e": pd.Series(dtype="int64"),
-                          "score": pd.Series(dtype="float64"), "exact": pd.Series(dtype=bool)})
     if len(query) == 0 or len(target) == 0:
-        return empty
+        return _no_hits()
     blocks = target_blocks if target_blocks is not None else _blocks(target)
     q_pos, q_key = _block_keys(query)
     code = blocks.keys.get_indexer(pd.Index(q_key.to_numpy(zero_copy_only=False), dtype=object))
     found = code >= 0
-    q_side = pd.DataFrame({"key": code[found], "q": q_pos[found]}).drop_duplicates()
-    if q_side.empty:
-        return empty
-    keys, qs = q_side["key"].to_numpy(), q_side["q"].to_numpy()
+    if not found.any():
+        return _no_hits()
+    # Distinct (key, query) pairs, first occurrences in order (numpy: a supplier's handful of names would spend
+    # most of their time in pandas' per-call overhead).
+    keys, qs = _first_pairs(code[found].astype(np.int64), q_pos[found], len(query))
     sizes = blocks.starts[keys + 1] - blocks.starts[keys]
     # Each query's candidates in the targets' order (as a merge on the key would list them).
     within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     targets = blocks.positions[np.repeat(blocks.starts[keys], sizes) + within]
-    pairs = pd.DataFrame({"q": np.repeat(qs, sizes), "e": targets}).drop_duplicates(ignore_index=True)
-    if pairs.empty:
-        return empty
-    qi, ti = pairs["q"].to_numpy(), pairs["e"].to_numpy()
+    qi, ti = _first_pairs(np.repeat(qs, sizes), targets, len(target))
+    if len(qi) == 0:
+        return _no_hits()
     qn = query.take(pa.array(qi)).to_numpy(zero_copy_only=False)
     tn = target.take(pa.array(ti)).to_numpy(zero_copy_only=False)
     # Threads only pay for themselves on many pairs (one supplier's names give a handful).
@@ -246,7 +244,21 @@ def _match_names(query: pa.Array, target: pa.Array, person: bool, threshold: flo
             agree = pc.and_(pc.and_(initial, same_initial), same_rest).fill_null(False)
             score[low[agree.to_numpy(zero_copy_only=False)]] = 100.0
     keep = score >= threshold
+    if not keep.any():
+        return _no_hits()
     return pd.DataFrame({"q": qi[keep], "e": ti[keep], "score": score[keep], "exact": exact[keep]})
+
+
+def _first_pairs(a: np.ndarray, b: np.ndarray, b_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ``(a, b)`` pairs (``0 <= b < b_size``), each at its first occurrence, in their original order."""
+    _, first = np.unique(a * max(b_size, 1) + b, return_index=True)
+    first.sort()
+    return a[first], b[first]
+
+
+def _no_hits() -> pd.DataFrame:
+    return pd.DataFrame({"q": np.empty(0, np.int64), "e": np.empty(0, np.int64), "score": np.empty(0),
+                         "exact": np.empty(0, bool)})
 
 
 def _entry_countries(entries: pd.DataFrame) -> pd.DataFrame:
@@ -335,8 +347,8 @@ def screen(subjects: pd.DataFrame, entries: pd.DataFrame, threshold: float = THR
         hit = found.merge(s_map, on="q").merge(e_map, on="e")
         hits.append(hit[["subject", "entry_id", "score", "exact"]])
     if not hits:
-        frame = pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
-        return frame.astype({"score": "float64", "exact": bool, "country_ok": bool})
+        return pd.DataFrame({"subject": np.empty(0, object), "entry_id": np.empty(0, object), "score": np.empty(0),
+                             "exact": np.empty(0, bool), "country_ok": np.empty(0, bool)})
     hit = pd.concat(hits, ignore_index=True)
     hit_subjects = subjects[subjects["subject"].isin(hit["subject"])]
     subject_iso = to_iso2(hit_subjects.set_index("subject")["country"])
@@ -394,6 +406,8 @@ def _screened(view: AsOf) -> _Screened:
 def _screen_view(view: AsOf) -> _Screened:
     subjects = _subjects(view)
     hits = screen(subjects, view.watchlist)
+    if hits.empty:  # the usual case: no name matched, so nothing to count
+        return _Screened(*(pd.Series(0.0, index=view.index) for _ in _Screened._fields))
     hits = hits.merge(subjects[["subject", "company_number", "holder", "person_id", "kind"]], on="subject")
     confirmed = hits[hits["country_ok"]]
 

@@ -4,44 +4,68 @@
 reference business for one supplier costs seconds; the supplier's features only depend on a small part of the data:
 
 - its own rows (all tables);
-- the rows sharing a key with a business within two links: an officer or owner id (one id space, which is also the
-  company-number space: corporate owners and officers), a registered office, a licensed premises postcode, a public
-  buyer. Whole key groups are taken, so counts over a key (appointments of a person, businesses at an office,
-  a buyer's awards, a premises' earlier holders) are exact, and so is whether a key makes a link at all (service
-  providers, nominees and mass-registration offices link nobody);
-- the businesses three links away (their register rows, licences and labels: the nearest labelled business is
-  searched up to three links);
+- the rows sharing a key with it: an officer or owner id (one id space, which is also the company-number space:
+  corporate owners and officers), a registered office, a licensed premises postcode, a public buyer. Whole key
+  groups are taken, so counts over a key (appointments of a person, businesses at an office, a buyer's awards, a
+  premises' earlier holders) are exact, and so is whether a key makes a link at all (service providers, nominees);
+- the register rows, licences and labels of the businesses linked to it through an id or an office (a buyer or a
+  premises makes no network link, so the businesses met only there bring nothing more);
 - the chain of corporate owners above the business, five layers deep;
 - the whole watchlist.
 
-Connected-component size is the one feature that needs more than this; :class:`Neighbourhood` computes it from the
-reference graph's components, with the business's old links taken out and its new ones put in. When the new records
-would change a link between two other businesses (a person or office crossing a threshold), the shortcut is not
-exact and :meth:`Neighbourhood.dataset` says so; the caller then rebuilds everything.
+Three kinds of feature need more than this, and :class:`Neighbourhood` computes them from indexes of the whole
+reference instead. Connected-component size and the distance to the nearest labelled business come from the
+reference graph, with the business's old links taken out and its new ones put in. At a crowded office (more
+businesses than can link), the neighbourhood holds only a sample of the office's businesses, enough to keep it
+crowded, and the two office-count features come from the reference's counts (:meth:`Neighbourhood.office_features`).
+When the new records would change a link between two other businesses (a person or office crossing a threshold),
+the shortcut is not exact and :meth:`Neighbourhood.network` says so; the caller then rebuilds everything.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
-from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_ADDRESS_BUSINESSES, MAX_HOPS, _graph, _positives
+from features.network import (
+    DISTANCE_NONE_WITHIN_REACH,
+    MAX_ADDRESS_BUSINESSES,
+    MAX_HOPS,
+    MAX_SHARED_BUSINESSES,
+    _graph,
+    _positives,
+)
 from features.ownership import MAX_CHAIN
 from features.pit import AsOf
-from features.register import office_parts
+from features.register import MASS_REGISTRATION_MIN_BUSINESSES, office_parts
 from riskmodel.contract import Dataset
 
-__all__ = ["BUSINESS_KEYS", "Neighbourhood"]
+__all__ = ["BUSINESS_KEYS", "Neighbourhood", "Rows"]
 
 #: The column naming the business a row belongs to, per table.
 BUSINESS_KEYS = {"companies": "company_number", "officers": "company_number", "ownership": "company_number",
                  "accounts": "company_number", "licences": "holder_company_number",
                  "contracts": "supplier_company_number", "transactions": "company_number",
                  "labels": "company_number"}
+
+
+class Rows(NamedTuple):
+    """What :meth:`Neighbourhood.dataset` returns."""
+
+    #: The neighbourhood with the business's new records.
+    new: Dataset
+    #: The same neighbourhood with the business's reference rows instead.
+    old: Dataset
+    #: The businesses sharing a key with it (old or new).
+    linked: list[str]
+    #: Its registered office key in the records (None when missing).
+    office: object
 
 
 #: No row positions (read-only: it is shared).
@@ -121,12 +145,30 @@ class Neighbourhood:
         self._office = _KeyIndex(self._office_keys)
         # Businesses at each office on the scoring date: an office with more than MAX_ADDRESS_BUSINESSES + 1 stays
         # a mass-registration address (which links nobody) whether or not the supplier is added to it or leaves.
-        created = (tables["companies"]["date_of_creation"] <= pd.Timestamp(self.as_of)).to_numpy()
-        members = pd.DataFrame({"office": self._office_keys[created],
-                                "business": tables["companies"]["company_number"].to_numpy(dtype=object)[created]})
-        members = members.dropna().drop_duplicates()
+        comp = tables["companies"]
+        when = pd.Timestamp(self.as_of)
+        created = (comp["date_of_creation"] <= when).to_numpy()
+        live = ~(comp["date_of_cessation"] <= when).to_numpy()
+        members = pd.DataFrame({"office": self._office_keys, "business": comp["company_number"].to_numpy(dtype=object),
+                                "row": np.arange(len(comp)), "live": live})[created]
+        members = members.dropna().drop_duplicates(["office", "business"])
         counts = members.groupby("office").size()
         self._crowded = frozenset(counts.index[counts.to_numpy() > MAX_ADDRESS_BUSINESSES + 1].tolist())
+        crowd = members[members["office"].isin(self._crowded)]
+        #: Live businesses at each crowded office on the scoring date (the office-count features' input).
+        self._office_live: dict[object, int] = crowd.groupby("office")["live"].sum().astype(int).to_dict()
+        #: A few register rows of each crowded office: enough to keep it crowded with the supplier gone.
+        self._office_sample: dict[object, np.ndarray] = {
+            office: rows.to_numpy(np.int64)[:MAX_ADDRESS_BUSINESSES + 2]
+            for office, rows in crowd.groupby("office")["row"]}
+        #: Officer ids with more appointments on the scoring date than can link (each with its count).
+        self._busy: dict[object, int] = {}
+        self._appointed = np.empty(0, bool)
+        if "officers" in tables:
+            officers = tables["officers"]
+            self._appointed = (officers["appointed_on"] <= when).to_numpy()
+            appointments = officers.loc[self._appointed, "officer_id"].value_counts()
+            self._busy = appointments[appointments > MAX_SHARED_BUSINESSES].to_dict()
         self._premises_keys = (_premises_key(tables["licences"]["premises_postcode"]).to_numpy(dtype=object)
                                if "licences" in tables else None)
         self._premises = _KeyIndex(self._premises_keys) if self._premises_keys is not None else None
@@ -172,13 +214,13 @@ class Neighbourhood:
         return ids, offices, premises, buyers
 
     @staticmethod
-    def _new_keys(parts: Mapping[str, pd.DataFrame]) -> tuple[set[object], set[object], set[object], set[object]]:
+    def _new_keys(parts: Mapping[str, pd.DataFrame],
+                  office: object) -> tuple[set[object], set[object], set[object], set[object]]:
         """Ids, offices, premises and buyers held by the records (the business's new rows, any table)."""
         ids = _values(parts.get("officers", pd.DataFrame()), "officer_id") | _values(
             parts.get("ownership", pd.DataFrame()), "owner_id") | _values(parts.get("companies", pd.DataFrame()),
                                                                           "company_number")
-        comp = parts.get("companies", pd.DataFrame())
-        offices = set(_office_key(comp).dropna().tolist()) if not comp.empty else set()
+        offices = set() if office is None else {office}
         lic = parts.get("licences", pd.DataFrame())
         premises = set(_premises_key(lic["premises_postcode"]).dropna().tolist()) if not lic.empty else set()
         buyers = _values(parts.get("contracts", pd.DataFrame()), "buyer_id")
@@ -186,14 +228,34 @@ class Neighbourhood:
 
     def _key_rows(self, ids: set[object], offices: set[object], premises: set[object],
                   buyers: set[object]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Rows sharing a key, per table, and (apart) the register rows at mass-registration offices."""
+        """Rows sharing a key, per table, and (apart) a sample of the register rows at crowded offices."""
         rows = {t: self._rows(t, self._by_id, ids) for t in ("officers", "ownership", "companies")}
         rows["companies"] = np.concatenate([rows["companies"], self._office.lookup(offices - self._crowded)])
         rows["licences"] = self._rows("licences", self._premises, premises)
         rows["contracts"] = self._rows("contracts", self._buyer, buyers)
-        return rows, self._office.lookup(offices & self._crowded)
+        sample = [self._office_sample[office] for office in offices & self._crowded]
+        return rows, np.concatenate(sample) if sample else _NONE
 
-    def dataset(self, number: str, records: Mapping[str, pd.DataFrame]) -> tuple[Dataset, Dataset, list[str]]:
+    def _busy_ids(self, number: str, ids: set[object], own: Mapping[str, np.ndarray],
+                  new: Mapping[str, pd.DataFrame]) -> list[object]:
+        """Officer ids that link nobody in either state: too many appointments even without the business's own.
+
+        Only ids that are officers alone (no owner, no business of the register) qualify: ownership and corporate
+        control make links whatever the count.
+        """
+        if not self._busy:
+            return []
+        owners = self._by_id.get("ownership")
+        new_owners = _values(new.get("ownership", pd.DataFrame()), "owner_id")
+        candidates = [i for i in ids if i in self._busy and i != number and i not in new_owners
+                      and (owners is None or i not in owners.keys) and i not in self._by_business["companies"].keys]
+        if not candidates:
+            return []
+        rows = own.get("officers", _NONE)
+        mine = Counter(self._column("officers", "officer_id")[rows[self._appointed[rows]]].tolist())
+        return [i for i in candidates if self._busy[i] - mine[i] > MAX_SHARED_BUSINESSES]
+
+    def dataset(self, number: str, records: Mapping[str, pd.DataFrame]) -> Rows:
         """Return the rows the business's features depend on, with its own rows replaced by ``records``.
 
         Parameters
@@ -205,24 +267,39 @@ class Neighbourhood:
 
         Returns
         -------
-        (Dataset, Dataset, list of str)
+        Rows
             The neighbourhood with the new records, the same neighbourhood with the business's reference rows
-            instead, and the businesses sharing a key with it (old or new).
+            instead, the businesses sharing a key with it (old or new) and its office key in the records.
         """
         tables = self.reference.tables
         own = {t: self._own(t, [number]) for t in tables if t in BUSINESS_KEYS}
         new = {t: frame for t, frame in records.items() if t in tables and len(frame)}
-        ids, offices, premises, buyers = (a | b for a, b in zip(self._old_keys(own), self._new_keys(new),
+        comp = new.get("companies")
+        office = None if comp is None else _office_key(comp).iloc[0]
+        office = None if pd.isna(office) else office
+        ids, offices, premises, buyers = (a | b for a, b in zip(self._old_keys(own), self._new_keys(new, office),
                                                                   strict=True))
         keyed, crowd = self._key_rows(ids | {number}, offices, premises, buyers)
+        # Linked: businesses sharing a key that can make a network link (a person or entity id, an office). Those
+        # met only through a buyer or a premises bring no rows beyond that key group: no feature of the supplier
+        # reads them. Those met only through a person too busy to link bring their register rows (a director's
+        # other directorships count live businesses), not their licences and labels.
+        busy = self._busy_ids(number, ids, own, new)
         linked: set[object] = set()
-        for table, positions in keyed.items():
-            linked |= self._values_at(table, BUSINESS_KEYS[table], positions)
+        registered: set[object] = set()
+        for table in ("officers", "ownership", "companies"):
+            businesses = self._column(table, BUSINESS_KEYS[table])[keyed[table]]
+            if busy and table == "officers":
+                quiet = pd.Index(self._column(table, "officer_id")[keyed[table]]).isin(busy)
+                registered |= _present(businesses[quiet])
+                businesses = businesses[~quiet]
+            linked |= _present(businesses)
         linked.discard(number)
-        # Businesses met only at a mass-registration office are never linked to the supplier: their register rows
-        # are kept (the office's count stays exact), their licences and labels are not needed.
+        # A crowded office links nobody: a sample of its businesses keeps it crowded in both states, and the
+        # office-count features come from the reference counts instead (office_features).
         crowded = self._values_at("companies", "company_number", crowd) - linked - {number}
-        keyed["companies"] = np.concatenate([keyed["companies"], crowd])
+        registered = registered - linked - {number}
+        keyed["companies"] = np.concatenate([keyed["companies"], crowd, self._own("companies", registered)])
         # Corporate owners above the business, MAX_CHAIN layers deep (owners that are businesses of the register).
         chain: set[object] = set()
         layer = _values(new.get("ownership", pd.DataFrame()), "owner_id") | self._values_at(
@@ -259,10 +336,49 @@ class Neighbourhood:
                 new_tables[table] = pd.concat([frame.iloc[base], records_frame], ignore_index=True)
             else:
                 new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
-        return (dataclasses.replace(self.reference, tables=new_tables),
-                dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked | crowded))
+        return Rows(dataclasses.replace(self.reference, tables=new_tables),
+                    dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked | crowded),
+                    office)
 
     # ------------------------------------------------------------------------------------------- components
+
+    def office_features(self, number: str, office: object, company: pd.DataFrame) -> dict[str, float] | None:
+        """Return the office-count features of a business at a crowded registered office, from the reference counts.
+
+        The neighbourhood holds only a sample of a crowded office's businesses, so the features counting them
+        (``businesses_sharing_registered_office``, ``registered_office_at_mass_registration_address``) are
+        computed here, with the rules of :mod:`features.register`: live businesses at the office on the scoring
+        date, the business's reference row replaced by ``company``.
+
+        Parameters
+        ----------
+        number : str
+            The business's company number.
+        office : object
+            Its office key in the records (:attr:`Rows.office`).
+        company : DataFrame
+            Its one companies row, typed to the contract.
+
+        Returns
+        -------
+        dict or None
+            Feature values, or None when the office is not crowded (the neighbourhood then holds all of it).
+        """
+        if office is None or office not in self._crowded:
+            return None
+        when = pd.Timestamp(self.as_of)
+        count = self._office_live[office]
+        for row in self._own("companies", [number]):  # its reference row, counted there if live
+            ceased = self._column("companies", "date_of_cessation")[row]
+            if (self._office_keys[row] == office and self._column("companies", "date_of_creation")[row] <= when
+                    and not (ceased <= when)):
+                count -= 1
+        ceased = company["date_of_cessation"].iloc[0]
+        live = int(not (ceased <= when))
+        count += live
+        shared = float(count - live) if count <= MASS_REGISTRATION_MIN_BUSINESSES else float("nan")
+        return {"businesses_sharing_registered_office": shared,
+                "registered_office_at_mass_registration_address": float(count > MASS_REGISTRATION_MIN_BUSINESSES)}
 
     def network(self, number: str, new: AsOf, old: AsOf, linked: list[str]) -> dict[str, float] | None:
         """Component size and distance to a labelled business once the business's links are replaced.

@@ -27,7 +27,7 @@ from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
 
 __all__ = ["RECORD_TABLES", "RecordError", "RiskScorer", "UnknownBusinessError"]
 
-#: Features the neighbourhood computes from the reference graph instead of the neighbourhood's own rows.
+#: Features the neighbourhood computes from the reference graph (see Neighbourhood.network).
 _GRAPH_FEATURES = ("network_component_size", "distance_to_labelled_positive")
 
 #: Tables a supplier's own records may hold, by the record's key (``company`` is one row, the others lists).
@@ -215,17 +215,21 @@ class RiskScorer:
     def _neighbourhood_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
         """Features of the business from its neighbourhood only; None when that would not be exact."""
         assert self.neighbourhood is not None
-        new, old, linked = self.neighbourhood.dataset(number, tables)
-        view = AsOf(new, self.as_of, targets=[number])
+        rows = self.neighbourhood.dataset(number, tables)
+        view = AsOf(rows.new, self.as_of, targets=[number])
         X = features.build_view(view, self.scorer.names)
-        graph_features = [n for n in _GRAPH_FEATURES if n in self.scorer.names]
-        if graph_features and number in X.index:
-            network = self.neighbourhood.network(number, view, AsOf(old, self.as_of), linked)
+        if number not in X.index:
+            return X
+        # Features the neighbourhood computes from the whole reference instead of its own rows.
+        patch = self.neighbourhood.office_features(number, rows.office, tables["companies"]) or {}
+        if any(n in self.scorer.names for n in _GRAPH_FEATURES):
+            network = self.neighbourhood.network(number, view, AsOf(rows.old, self.as_of), rows.linked)
             if network is None:
                 return None
-            for name in graph_features:
-                if name in network:
-                    X.loc[number, name] = network[name]
+            patch.update(network)
+        names = [n for n in patch if n in X.columns]
+        if names:
+            X.loc[number, names] = [patch[n] for n in names]
         return X
 
     def _rebuild_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
