@@ -66,6 +66,8 @@ class Rows(NamedTuple):
     linked: list[str]
     #: Its registered office key in the records (None when missing).
     office: object
+    #: Whether the records hold exactly its reference rows of the tables the network is built from.
+    unchanged: bool = False
 
 
 #: No row positions (read-only: it is shared).
@@ -107,6 +109,22 @@ def _premises_key(postcode: pd.Series) -> pd.Series:
 def _office_key(frame: pd.DataFrame) -> pd.Series:
     postcode, address = office_parts(frame["registered_office_postcode"], frame["registered_office_address"])
     return (postcode + "|" + address).astype(object)
+
+
+#: The tables the business graph is built from.
+_GRAPH_TABLES = ("companies", "officers", "ownership")
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two frames hold the same rows in any order (same columns and dtypes; NaN equals NaN)."""
+    if len(a) != len(b) or list(a.columns) != list(b.columns) or not a.dtypes.equals(b.dtypes):
+        return False
+    if len(a) == 0:
+        return True
+    # Rows in hash order: equal rows line up, so equality is then checked exactly (a collision only says no).
+    a = a.iloc[np.argsort(pd.util.hash_pandas_object(a, index=False).to_numpy(), kind="stable")]
+    b = b.iloc[np.argsort(pd.util.hash_pandas_object(b, index=False).to_numpy(), kind="stable")]
+    return a.reset_index(drop=True).equals(b.reset_index(drop=True))
 
 
 def _present(values: np.ndarray) -> set[object]:
@@ -313,6 +331,7 @@ class Neighbourhood:
         others = linked | chain
         new_tables: dict[str, pd.DataFrame] = {}
         old_tables: dict[str, pd.DataFrame] = {}
+        unchanged = True
         for table, frame in tables.items():
             if table not in BUSINESS_KEYS:
                 # The watchlist stays the same frame across calls, so screening reuses its work on the entries.
@@ -334,11 +353,14 @@ class Neighbourhood:
                 if not records_frame.dtypes.equals(frame.dtypes):
                     records_frame = records_frame.astype(frame.dtypes.to_dict(), errors="ignore")
                 new_tables[table] = pd.concat([frame.iloc[base], records_frame], ignore_index=True)
+                if table in _GRAPH_TABLES and unchanged:
+                    unchanged = _same_rows(frame.iloc[own[table]], records_frame)
             else:
                 new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
+                unchanged = unchanged and (table not in _GRAPH_TABLES or len(own[table]) == 0)
         return Rows(dataclasses.replace(self.reference, tables=new_tables),
                     dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked | crowded),
-                    office)
+                    office, unchanged)
 
     # ------------------------------------------------------------------------------------------- components
 
@@ -380,7 +402,8 @@ class Neighbourhood:
         return {"businesses_sharing_registered_office": shared,
                 "registered_office_at_mass_registration_address": float(count > MASS_REGISTRATION_MIN_BUSINESSES)}
 
-    def network(self, number: str, new: AsOf, old: AsOf, linked: list[str]) -> dict[str, float] | None:
+    def network(self, number: str, new: AsOf, old: AsOf, linked: list[str],
+                unchanged: bool = False) -> dict[str, float] | None:
         """Component size and distance to a labelled business once the business's links are replaced.
 
         Parameters
@@ -391,6 +414,9 @@ class Neighbourhood:
             Views of its neighbourhood with its new records and with its reference rows.
         linked : list of str
             The businesses sharing a key with it (old or new): the only ones whose links the records can change.
+        unchanged : bool
+            The records hold exactly the business's reference rows of the graph's tables (:attr:`Rows.unchanged`),
+            so no link between other businesses can have changed and the old state's graph is not needed.
 
         Returns
         -------
@@ -398,18 +424,20 @@ class Neighbourhood:
             ``network_component_size`` and ``distance_to_labelled_positive`` (the latter only when the data set
             holds labels), or None when the records change a link between two other businesses.
         """
-        new_graph, old_graph = _graph(new), _graph(old)
+        new_graph = _graph(new)
         me = new_graph.nodes.get_indexer(pd.Index([number]))[0]
         if me < 0:
             return None
-        # Links between the other businesses sharing a key must be the same in both states.
-        others = pd.Index(linked)
-        a, b = new_graph.nodes.get_indexer(others), old_graph.nodes.get_indexer(others)
-        if not np.array_equal(a >= 0, b >= 0):
-            return None
-        a, b = a[a >= 0], b[b >= 0]
-        if (new_graph.adjacency[a][:, a] != old_graph.adjacency[b][:, b]).nnz:
-            return None
+        if not unchanged:
+            # Links between the other businesses sharing a key must be the same in both states.
+            old_graph = _graph(old)
+            others = pd.Index(linked)
+            a, b = new_graph.nodes.get_indexer(others), old_graph.nodes.get_indexer(others)
+            if not np.array_equal(a >= 0, b >= 0):
+                return None
+            a, b = a[a >= 0], b[b >= 0]
+            if (new_graph.adjacency[a][:, a] != old_graph.adjacency[b][:, b]).nnz:
+                return None
         nodes = self.graph.nodes
         neighbours = nodes.get_indexer(new_graph.nodes[new_graph.adjacency[me].indices])
         if (neighbours < 0).any():

@@ -223,7 +223,8 @@ class RiskScorer:
         # Features the neighbourhood computes from the whole reference instead of its own rows.
         patch = self.neighbourhood.office_features(number, rows.office, tables["companies"]) or {}
         if any(n in self.scorer.names for n in _GRAPH_FEATURES):
-            network = self.neighbourhood.network(number, view, AsOf(rows.old, self.as_of), rows.linked)
+            network = self.neighbourhood.network(number, view, AsOf(rows.old, self.as_of), rows.linked,
+                                                   rows.unchanged)
             if network is None:
                 return None
             patch.update(network)
