@@ -30,11 +30,11 @@ _BLOCK = 8192  # rows per pred_contrib call when explaining everything (pipeline
 #: Below this many rows LightGBM predicts on one thread: waking OpenMP's team costs far more than it saves, and
 #: ~25x more (6 ms against 0.23 ms for one row, measured) when another process keeps a core busy.
 _SERIAL_ROWS = 256
+EXPLAIN_MODES = ("all", "flagged", "none")
 
 
 def _threads(rows: int) -> dict[str, Any]:
     return {"num_threads": 1} if rows < _SERIAL_ROWS else {}
-EXPLAIN_MODES = ("all", "flagged", "none")
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class Rows(NamedTuple):
     #: Its registered office key in the records (None when missing).
     office: object
     #: Whether the records hold exactly its reference rows of the tables the network is built from.
-    unchanged: bool = False
+    unchanged: bool
 
 
 #: No row positions (read-only: it is shared).
@@ -167,6 +167,8 @@ class Neighbourhood:
         when = pd.Timestamp(self.as_of)
         created = (comp["date_of_creation"] <= when).to_numpy()
         live = ~(comp["date_of_cessation"] <= when).to_numpy()
+        #: Register rows the office-count features count: created by the scoring date and not ceased by it.
+        self._counted = created & live
         members = pd.DataFrame({"office": self._office_keys, "business": comp["company_number"].to_numpy(dtype=object),
                                 "row": np.arange(len(comp)), "live": live})[created]
         members = members.dropna().drop_duplicates(["office", "business"])
@@ -255,7 +257,7 @@ class Neighbourhood:
         return rows, np.concatenate(sample) if sample else _NONE
 
     def _busy_ids(self, number: str, ids: set[object], own: Mapping[str, np.ndarray],
-                  new: Mapping[str, pd.DataFrame]) -> list[object]:
+                  new_owners: set[object]) -> list[object]:
         """Officer ids that link nobody in either state: too many appointments even without the business's own.
 
         Only ids that are officers alone (no owner, no business of the register) qualify: ownership and corporate
@@ -264,7 +266,6 @@ class Neighbourhood:
         if not self._busy:
             return []
         owners = self._by_id.get("ownership")
-        new_owners = _values(new.get("ownership", pd.DataFrame()), "owner_id")
         candidates = [i for i in ids if i in self._busy and i != number and i not in new_owners
                       and (owners is None or i not in owners.keys) and i not in self._by_business["companies"].keys]
         if not candidates:
@@ -302,7 +303,8 @@ class Neighbourhood:
         # met only through a buyer or a premises bring no rows beyond that key group: no feature of the supplier
         # reads them. Those met only through a person too busy to link bring their register rows (a director's
         # other directorships count live businesses), not their licences and labels.
-        busy = self._busy_ids(number, ids, own, new)
+        new_owners = _values(new.get("ownership", pd.DataFrame()), "owner_id")
+        busy = self._busy_ids(number, ids, own, new_owners)
         linked: set[object] = set()
         registered: set[object] = set()
         for table in ("officers", "ownership", "companies"):
@@ -320,8 +322,7 @@ class Neighbourhood:
         keyed["companies"] = np.concatenate([keyed["companies"], crowd, self._own("companies", registered)])
         # Corporate owners above the business, MAX_CHAIN layers deep (owners that are businesses of the register).
         chain: set[object] = set()
-        layer = _values(new.get("ownership", pd.DataFrame()), "owner_id") | self._values_at(
-            "ownership", "owner_id", own.get("ownership", _NONE))
+        layer = new_owners | self._values_at("ownership", "owner_id", own.get("ownership", _NONE))
         for _ in range(MAX_CHAIN):
             layer = {x for x in layer if x not in chain and x != number}
             if not layer:
@@ -388,15 +389,9 @@ class Neighbourhood:
         """
         if office is None or office not in self._crowded:
             return None
-        when = pd.Timestamp(self.as_of)
-        count = self._office_live[office]
-        for row in self._own("companies", [number]):  # its reference row, counted there if live
-            ceased = self._column("companies", "date_of_cessation")[row]
-            if (self._office_keys[row] == office and self._column("companies", "date_of_creation")[row] <= when
-                    and not (ceased <= when)):
-                count -= 1
-        ceased = company["date_of_cessation"].iloc[0]
-        live = int(not (ceased <= when))
+        own = self._own("companies", [number])  # its reference row, counted there if live
+        count = self._office_live[office] - int((self._counted[own] & (self._office_keys[own] == office)).sum())
+        live = int(not (company["date_of_cessation"].iloc[0] <= pd.Timestamp(self.as_of)))
         count += live
         shared = float(count - live) if count <= MASS_REGISTRATION_MIN_BUSINESSES else float("nan")
         return {"businesses_sharing_registered_office": shared,
