@@ -49,13 +49,25 @@ def build(dataset: Dataset, as_of: dt.date, names: list[str] | str = "all") -> p
     DataFrame
         One row per business, indexed by ``company_number``, one float column per feature (NaN = missing).
     """
-    return build_view(AsOf(dataset, as_of), names)
+    # The view is this call's own: each family's shared work is let go once the family is done.
+    return build_view(AsOf(dataset, as_of), names, keep_work=False)
 
 
-def build_view(view: AsOf, names: list[str] | str = "all") -> pd.DataFrame:
-    """Compute features on a point-in-time view (see :func:`build`); the view keeps its shared work for reuse.
+def build_view(view: AsOf, names: list[str] | str = "all", *, keep_work: bool = True) -> pd.DataFrame:
+    """Compute features on a point-in-time view (see :func:`build`).
 
     When the view has ``targets`` (see :class:`~features.pit.AsOf`), the frame holds only those businesses.
+
+    Parameters
+    ----------
+    view : AsOf
+        The view.
+    names : list of str or str
+        Feature names or the name of a feature set.
+    keep_work : bool
+        Keep each family's shared work in the view for later calls (default). With False, the families are
+        computed one after another and each one's shared work is dropped when it is done, so the memory held at
+        once is that of one family rather than of all of them (on the whole data set, several times the data).
     """
     load_families()
     wanted = feature_set(names) if isinstance(names, str) else list(names)
@@ -63,13 +75,21 @@ def build_view(view: AsOf, names: list[str] | str = "all") -> pd.DataFrame:
     # One float block filled column by column: assembling Series one by one costs more than most features on
     # small views (score_record builds features of a few dozen businesses per call).
     out = np.empty((len(index), len(wanted)), dtype="float64")
-    for j, name in enumerate(wanted):
-        spec = CATALOGUE[name]
-        out[:, j] = _aligned(spec.func(view), index)
-        # A count over a table the data set holds: no row means no event. An absent table stays missing.
-        if spec.zero_when_absent and all(view.has(t) for t in spec.sources):
-            column = out[:, j]
-            column[np.isnan(column)] = 0.0
+    column = {name: j for j, name in enumerate(wanted)}
+    families: dict[str, list[str]] = {}
+    for name in wanted:
+        families.setdefault(CATALOGUE[name].func.__module__, []).append(name)
+    for members in families.values():
+        held = set(view.memo_keys())
+        for name in members:
+            spec = CATALOGUE[name]
+            values = out[:, column[name]]
+            values[:] = _aligned(spec.func(view), index)
+            # A count over a table the data set holds: no row means no event. An absent table stays missing.
+            if spec.zero_when_absent and all(view.has(t) for t in spec.sources):
+                values[np.isnan(values)] = 0.0
+        if not keep_work:
+            view.forget(set(view.memo_keys()) - held)
     out[np.isinf(out)] = np.nan
     frame = pd.DataFrame(out, index=index, columns=pd.Index(wanted))
     log.debug("built %d features for %d businesses as of %s", frame.shape[1], len(frame), view.as_of)

@@ -65,21 +65,42 @@ class AsOf:
             self._memo[key] = compute()
         return cast(T, self._memo[key])
 
+    def memo_keys(self) -> list[str]:
+        """Keys of the shared work held (see :meth:`memo`)."""
+        return list(self._memo)
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop shared work (computed again if asked for later)."""
+        for key in keys:
+            self._memo.pop(key, None)
+
     def has(self, name: str) -> bool:
         """Whether the data set holds table ``name`` (an absent optional table means missing, not zero)."""
         return name in self.dataset.tables
 
     def _blank_after(self, frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-        out = frame.copy()
+        out = frame
         for col in columns:
-            out[col] = out[col].where(out[col] <= self.t)
+            later = (frame[col] > self.t).to_numpy()
+            if later.any():
+                if out is frame:
+                    # A shallow copy: the columns left alone stay shared with the data set (assigning a column
+                    # replaces it in the copy only), so a view costs memory only for what it changes.
+                    out = frame.copy(deep=False)
+                out[col] = frame[col].where(~later)
         return out
+
+    @staticmethod
+    def _keep(frame: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+        # The frame itself when every row is kept (the usual case at the extract date): a copy of the largest
+        # tables would cost as much memory again as the data set.
+        return frame if bool(keep.all()) else frame[keep]
 
     @cached_property
     def companies(self) -> pd.DataFrame:
         """Businesses created on or before ``as_of``, indexed by company_number; snapshots hidden before extract."""
         comp = self._table("companies")
-        comp = comp[comp["date_of_creation"] <= self.t]
+        comp = self._keep(comp, comp["date_of_creation"] <= self.t)
         comp = self._blank_after(comp, ["date_of_cessation"]).set_index("company_number", drop=False)
         if not self.snapshots_valid:
             comp = comp.assign(company_status=None, registered_office_postcode=None, registered_office_address=None)
@@ -108,7 +129,7 @@ class AsOf:
         off = self._table("officers")
         if off.empty:
             return off
-        return self._blank_after(off[off["appointed_on"] <= self.t], ["resigned_on"])
+        return self._blank_after(self._keep(off, off["appointed_on"] <= self.t), ["resigned_on"])
 
     @cached_property
     def ownership(self) -> pd.DataFrame:
@@ -116,13 +137,13 @@ class AsOf:
         own = self._table("ownership")
         if own.empty:
             return own
-        return self._blank_after(own[own["notified_on"] <= self.t], ["ceased_on"])
+        return self._blank_after(self._keep(own, own["notified_on"] <= self.t), ["ceased_on"])
 
     @cached_property
     def accounts(self) -> pd.DataFrame:
         """Accounts filed on or before ``as_of``."""
         acc = self._table("accounts")
-        return acc if acc.empty else acc[acc["filed_on"] <= self.t]
+        return acc if acc.empty else self._keep(acc, acc["filed_on"] <= self.t)
 
     @cached_property
     def licences(self) -> pd.DataFrame:
@@ -130,7 +151,7 @@ class AsOf:
         lic = self._table("licences")
         if lic.empty:
             return lic
-        lic = self._blank_after(lic[lic["applied_on"] <= self.t], ["decided_on", "status_date"])
+        lic = self._blank_after(self._keep(lic, lic["applied_on"] <= self.t), ["decided_on", "status_date"])
         decided = lic["decided_on"].notna()
         later_status = lic["status"].isin(["revoked", "suspended", "surrendered", "expired"])
         status = np.where(~decided, "pending", np.where(lic["status"] == "refused", "refused", "granted"))
@@ -149,7 +170,7 @@ class AsOf:
         con = self._table("contracts")
         if con.empty:
             return con
-        con = con[con["award_date"] <= self.t]
+        con = self._keep(con, con["award_date"] <= self.t)
         ended = con["contract_end"].notna() & (con["contract_end"] <= self.t)
         return con.assign(final_value=con["final_value"].where(ended), modifications=con["modifications"].where(ended))
 
@@ -157,13 +178,13 @@ class AsOf:
     def transactions(self) -> pd.DataFrame:
         """Transactions booked by the end of ``as_of``."""
         tx = self._table("transactions")
-        return tx if tx.empty else tx[tx["booked_at"] < self.t_end]
+        return tx if tx.empty else self._keep(tx, tx["booked_at"] < self.t_end)
 
     @cached_property
     def labels(self) -> pd.DataFrame:
         """Outcomes known on or before ``as_of`` (for network features; a business's own label is never a feature)."""
         lab = self._table("labels")
-        return lab if lab.empty else lab[lab["labelled_on"] <= self.t]
+        return lab if lab.empty else self._keep(lab, lab["labelled_on"] <= self.t)
 
     @cached_property
     def watchlist(self) -> pd.DataFrame:

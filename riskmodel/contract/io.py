@@ -106,7 +106,10 @@ def _read_parquet(path: Path, table: str) -> RawTable:
     except (pa.ArrowException, OSError) as exc:
         msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
         return RawTable(None, [_problem("table", table, "unreadable-file", msg)])
-    frame = arrow.to_pandas(date_as_object=False)
+    # Each column's Arrow memory is let go as soon as it is converted: a table is not held twice at once.
+    frame = arrow.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
+    del arrow
+    pa.default_memory_pool().release_unused()
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
     return RawTable(frame)
 

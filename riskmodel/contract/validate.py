@@ -326,7 +326,7 @@ def validate_table(spec: TableSpec, raw: RawTable, extract_date: dt.date | None 
     row_level = problems[problems["level"] == "row"]
     ragged_rows = set(raw.ragged["source_row"].astype(int))
     bad_rows = pd.Index(sorted(set(row_level["row"].dropna().astype(int)) - ragged_rows), dtype=np.int64)
-    valid = typed_frame.drop(index=bad_rows)
+    valid = typed_frame.drop(index=bad_rows) if len(bad_rows) else typed_frame
     quarantine = _quarantine_frame(frame.loc[bad_rows], raw.ragged, row_level)
     result = TableResult(name, valid, quarantine, problems, rows_read)
     # The central promise of the loader: nothing is lost silently.
