@@ -80,7 +80,7 @@ def build_view(view: AsOf, names: list[str] | str = "all", *, keep_work: bool = 
     for name in wanted:
         families.setdefault(CATALOGUE[name].func.__module__, []).append(name)
     for members in families.values():
-        held = set(view.memo_keys())
+        held = None if keep_work else set(view.memo_keys())
         for name in members:
             spec = CATALOGUE[name]
             values = out[:, column[name]]
@@ -88,7 +88,7 @@ def build_view(view: AsOf, names: list[str] | str = "all", *, keep_work: bool = 
             # A count over a table the data set holds: no row means no event. An absent table stays missing.
             if spec.zero_when_absent and all(view.has(t) for t in spec.sources):
                 values[np.isnan(values)] = 0.0
-        if not keep_work:
+        if held is not None:
             view.forget(set(view.memo_keys()) - held)
     out[np.isinf(out)] = np.nan
     frame = pd.DataFrame(out, index=index, columns=pd.Index(wanted))

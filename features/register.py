@@ -210,8 +210,8 @@ def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd
     # A few rows (one supplier's neighbourhood): remembered results, as each string operation's fixed cost would
     # otherwise dominate. The same function computes what is not remembered, so the results are the same.
     raw = list(zip(postcode.tolist(), address.tolist(), strict=True))
-    found = {r: _OFFICE_PARTS.get(r) for r in raw}
-    unknown = [r for r, parts in found.items() if parts is None]
+    found = {r: _OFFICE_PARTS[r] for r in raw if r in _OFFICE_PARTS}
+    unknown = [r for r in dict.fromkeys(raw) if r not in found]
     if unknown:
         pcs, ads = _office_parts(pd.Series([r[0] for r in unknown], dtype=object),
                                  pd.Series([r[1] for r in unknown], dtype=object))
@@ -220,7 +220,7 @@ def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd
         if len(_OFFICE_PARTS) > 100_000:  # bounded; clearing only costs recomputation
             _OFFICE_PARTS.clear()
         _OFFICE_PARTS.update(computed)
-    parts = [found[r] or (None, None) for r in raw]
+    parts = [found[r] for r in raw]
     return (pd.Series([p[0] for p in parts], index=postcode.index, dtype="string[pyarrow]"),
             pd.Series([p[1] for p in parts], index=address.index, dtype="string[pyarrow]"))
 

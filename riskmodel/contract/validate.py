@@ -12,10 +12,10 @@ import datetime as dt
 import functools
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -347,6 +347,7 @@ _EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _NS_PER_SECOND = 10**9
 _NS_PER_DAY = 86_400 * _NS_PER_SECOND
 _NAT = int(np.iinfo(np.int64).min)
+T = TypeVar("T")
 
 
 class _Unsure(Exception):
@@ -452,32 +453,26 @@ def _fast_column(col: ColumnSpec, values: list[str | None], extract_date: dt.dat
         out[:] = values
         return out, values
     if dtype is DType.INT:
-        ints: list[int | None] = []
-        for v in values:
-            if v is None:
-                ints.append(None)
-                continue
-            if _INT_TEXT.fullmatch(v) is None or _digits(v) > _FAST_DIGITS:
-                raise _Unsure
+
+        def integer(v: str) -> int:
             number = int(v.partition(".")[0])
             if (col.non_negative and number < 0) or (col.allowed is not None and number not in _allowed_ints(col)):
                 raise _Unsure
-            ints.append(number)
+            return number
+
+        ints = _fast_numbers(values, _INT_TEXT, integer)
         mask = np.array([i is None for i in ints], dtype=bool)
         return pd.arrays.IntegerArray(np.array([0 if i is None else i for i in ints], dtype=np.int64), mask), ints
     if dtype is DType.FLOAT:
-        floats: list[float | None] = []
-        for v in values:
-            if v is None:
-                floats.append(None)
-                continue
-            if _FLOAT_TEXT.fullmatch(v) is None or _digits(v) > _FAST_DIGITS:
-                raise _Unsure
-            real = float(v)
+
+        def real(v: str) -> float:
+            number = float(v)
             # pandas reads "-0" as the integer 0 or as -0.0 depending on the column's other values ("-0.0" is -0.0).
-            if (real == 0.0 and v.startswith("-") and "." not in v) or (col.non_negative and real < 0):
+            if (number == 0.0 and v.startswith("-") and "." not in v) or (col.non_negative and number < 0):
                 raise _Unsure
-            floats.append(real)
+            return number
+
+        floats = _fast_numbers(values, _FLOAT_TEXT, real)
         return np.array([np.nan if f is None else f for f in floats], dtype=np.float64), floats
     if dtype is DType.BOOL:
         flags: list[bool | None] = []
@@ -491,6 +486,16 @@ def _fast_column(col: ColumnSpec, values: list[str | None], extract_date: dt.dat
     stamps: list[int | None] = [None if v is None else _fast_stamp(v, col, extract_date) for v in values]
     ns = np.array([_NAT if s is None else s for s in stamps], dtype=np.int64).view("datetime64[ns]")
     return ns, stamps
+
+
+def _fast_numbers(values: list[str | None], form: re.Pattern[str], parse: Callable[[str], T]) -> list[T | None]:
+    """``parse`` of each present value in ``form`` with at most ``_FAST_DIGITS`` digits; else :class:`_Unsure`."""
+    out: list[T | None] = []
+    for v in values:
+        if v is not None and (form.fullmatch(v) is None or _digits(v) > _FAST_DIGITS):
+            raise _Unsure
+        out.append(None if v is None else parse(v))
+    return out
 
 
 def _fast_stamp(text: str, col: ColumnSpec, extract_date: dt.date | None) -> int:
