@@ -180,7 +180,7 @@ def no_person_with_significant_control_declared(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="A statement that no registrable person could be identified leaves the real owner unknown, an "
               "ownership-opacity red flag.",
     reference=f"{_REF_DATACROS} (opacity); {_REF_FATF}",
@@ -196,7 +196,7 @@ def current_owner_not_identified(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Control held through companies puts a legal entity between the business and the people who "
               "benefit, the first step of concealing beneficial ownership.",
     reference=f"{_REF_DATACROS} (opacity); {_REF_FATF}",
@@ -211,7 +211,7 @@ def current_corporate_owners(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="The more of a business's control sits with companies rather than people, the harder it is to see "
               "who really owns it.",
     reference=f"{_REF_DATACROS} (opacity); {_REF_FATF}",
@@ -232,7 +232,7 @@ def share_of_corporate_owners_among_current_owners(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Control by a legal person that is not a company (a foundation, trust-like or public body) is a "
               "rarely used form that can shield the individuals behind it.",
     reference=_REF_FATF,
@@ -248,7 +248,7 @@ def current_legal_person_owners(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Owners in FATF-listed, EU non-cooperative or financial-secrecy jurisdictions put control where it "
               "is hardest to trace and require enhanced due diligence.",
     reference=f"{_REF_DATACROS} (risky jurisdictions); UK MLR 2017 reg. 33; FATF lists of October 2025; "
@@ -266,7 +266,7 @@ def current_owners_in_high_risk_jurisdictions(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="A UK business controlled by a company registered abroad is harder to investigate, because the "
               "owner's own register and owners lie outside UK reach.",
     reference=f"{_REF_DATACROS} (foreign ownership); {_REF_FATF}",
@@ -285,7 +285,7 @@ def has_current_foreign_corporate_owner(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Each extra layer of companies between a business and its owners makes the real controller harder "
               "to find; long chains are a classic layering device.",
     reference=f"{_REF_DATACROS} (ownership chain length); {_REF_FATF}",
@@ -312,7 +312,7 @@ def corporate_ownership_chain_depth(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="A business that owns itself through other companies has no real owner on the register: circular "
               "ownership is a shell-company and concealment flag.",
     reference="Transparency International UK, Hiding in Plain Sight (2017); "
@@ -363,7 +363,7 @@ def _ownership_changes(view: AsOf, months: int) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Changes of owners are how a takeover by criminals shows on the register, and frequent changes "
               "also obscure who is in control.",
     reference=f"{_REF_DATACROS} (change of ownership); Savona and Riccardi (eds.), Transcrime (2016)",
@@ -377,7 +377,7 @@ def ownership_changes_last_12m(view: AsOf) -> pd.Series:
 
 
 @feature(
-    sources=("ownership",),
+    sources=("ownership", "companies"),
     rationale="Changes of owners are how a takeover by criminals shows on the register, and frequent changes "
               "also obscure who is in control.",
     reference=f"{_REF_DATACROS} (change of ownership); Savona and Riccardi (eds.), Transcrime (2016)",

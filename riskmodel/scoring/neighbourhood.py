@@ -60,14 +60,18 @@ class Rows(NamedTuple):
 
     #: The neighbourhood with the business's new records.
     new: Dataset
-    #: The same neighbourhood with the business's reference rows instead.
-    old: Dataset
+    #: The same neighbourhood with the business's reference rows instead; None when ``unchanged`` (it would hold
+    #: the same rows as ``new``, and nothing reads it then).
+    old: Dataset | None
     #: The businesses sharing a key with it (old or new).
     linked: list[str]
     #: Its registered office key in the records (None when missing).
     office: object
     #: Whether the records hold exactly its reference rows of the tables the network is built from.
     unchanged: bool
+    #: The tables whose rows of the business differ between the records and the reference
+    #: (:meth:`Neighbourhood.changed`).
+    changed: frozenset[str]
 
 
 #: No row positions (read-only: it is shared).
@@ -116,15 +120,28 @@ _GRAPH_TABLES = ("companies", "officers", "ownership")
 
 
 def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two frames hold the same rows in any order (same columns and dtypes; NaN equals NaN)."""
+    """Whether two frames hold the same rows in any order (same columns and dtypes; missing equals missing)."""
     if len(a) != len(b) or list(a.columns) != list(b.columns) or not a.dtypes.equals(b.dtypes):
         return False
-    if len(a) == 0:
-        return True
-    # Rows in hash order: equal rows line up, so equality is then checked exactly (a collision only says no).
-    a = a.iloc[np.argsort(pd.util.hash_pandas_object(a, index=False).to_numpy(), kind="stable")]
-    b = b.iloc[np.argsort(pd.util.hash_pandas_object(b, index=False).to_numpy(), kind="stable")]
-    return a.reset_index(drop=True).equals(b.reset_index(drop=True))
+    # A business's own rows are a handful: counting row tuples beats hashing frames by far at that size.
+    return Counter(map(_row_key, a.to_numpy(dtype=object).tolist())) == Counter(
+        map(_row_key, b.to_numpy(dtype=object).tolist()))
+
+
+def _row_key(row: list[object]) -> tuple[object, ...]:
+    # Every kind of missing value (None, NaN, NaT, pd.NA) becomes one marker, so missing equals missing.
+    return tuple(_MISSING if v is None or v is pd.NA or v != v else v for v in row)
+
+
+#: What a missing value is counted as by _same_rows.
+_MISSING = object()
+
+
+def _typed_like(records: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the records with the reference table's dtypes (validation may type an all-missing column otherwise)."""
+    if records.dtypes.equals(frame.dtypes):
+        return records
+    return records.astype(frame.dtypes.to_dict(), errors="ignore")
 
 
 def _present(values: np.ndarray) -> set[object]:
@@ -274,7 +291,40 @@ class Neighbourhood:
         mine = Counter(self._column("officers", "officer_id")[rows[self._appointed[rows]]].tolist())
         return [i for i in candidates if self._busy[i] - mine[i] > MAX_SHARED_BUSINESSES]
 
-    def dataset(self, number: str, records: Mapping[str, pd.DataFrame]) -> Rows:
+    def changed(self, number: str, records: Mapping[str, pd.DataFrame]) -> frozenset[str]:
+        """Return the tables whose rows of the business differ between ``records`` and the reference.
+
+        A table the records leave out (or send empty) holds none of the business's rows, as in a full rebuild. Its
+        own labels are never changed: they are kept whatever the records hold. Every feature reading none of these
+        tables has the value it has in the reference.
+
+        Parameters
+        ----------
+        number : str
+            The business's company number.
+        records : mapping of table name to DataFrame
+            The business's own rows, typed to the contract.
+
+        Returns
+        -------
+        frozenset of str
+        """
+        tables = self.reference.tables
+        out = set()
+        for table, frame in tables.items():
+            if table not in BUSINESS_KEYS or table == "labels":
+                continue
+            own = self._own(table, [number])
+            sent = records.get(table)
+            if sent is None or not len(sent):
+                if len(own):
+                    out.add(table)
+            elif not _same_rows(frame.iloc[own], _typed_like(sent, frame)):
+                out.add(table)
+        return frozenset(out)
+
+    def dataset(self, number: str, records: Mapping[str, pd.DataFrame],
+                changed: frozenset[str] | None = None) -> Rows:
         """Return the rows the business's features depend on, with its own rows replaced by ``records``.
 
         Parameters
@@ -283,6 +333,8 @@ class Neighbourhood:
             The business's company number.
         records : mapping of table name to DataFrame
             The business's own rows, typed to the contract (``companies`` holds its one row).
+        changed : frozenset of str, optional
+            :meth:`changed` for these records, when the caller has it already.
 
         Returns
         -------
@@ -331,13 +383,14 @@ class Neighbourhood:
             layer = self._values_at("ownership", "owner_id", self._own("ownership", layer))
         others = linked | chain
         new_tables: dict[str, pd.DataFrame] = {}
-        old_tables: dict[str, pd.DataFrame] = {}
-        unchanged = True
+        old_rows: dict[str, np.ndarray] = {}
+        changed = self.changed(number, records) if changed is None else changed
+        unchanged = not changed & set(_GRAPH_TABLES)
         for table, frame in tables.items():
             if table not in BUSINESS_KEYS:
                 # The watchlist stays the same frame across calls, so screening reuses its work on the entries.
                 kept = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
-                new_tables[table] = old_tables[table] = kept
+                new_tables[table] = kept
                 continue
             parts = [keyed.get(table, _NONE)]
             if table in ("companies", "licences", "labels"):
@@ -348,20 +401,18 @@ class Neighbourhood:
             base = base[self._column(table, BUSINESS_KEYS[table])[base] != number]
             # A business's own label is kept in both states (never its feature; its neighbours' distance uses it).
             mine = own[table] if table == "labels" else _NONE
-            old_tables[table] = frame.iloc[np.concatenate([base, own[table]])].reset_index(drop=True)
+            old_rows[table] = np.concatenate([base, own[table]])
             if table in new:
-                records_frame = new[table]
-                if not records_frame.dtypes.equals(frame.dtypes):
-                    records_frame = records_frame.astype(frame.dtypes.to_dict(), errors="ignore")
-                new_tables[table] = pd.concat([frame.iloc[base], records_frame], ignore_index=True)
-                if table in _GRAPH_TABLES and unchanged:
-                    unchanged = _same_rows(frame.iloc[own[table]], records_frame)
+                new_tables[table] = pd.concat([frame.iloc[base], _typed_like(new[table], frame)], ignore_index=True)
             else:
                 new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
-                unchanged = unchanged and (table not in _GRAPH_TABLES or len(own[table]) == 0)
-        return Rows(dataclasses.replace(self.reference, tables=new_tables),
-                    dataclasses.replace(self.reference, tables=old_tables), sorted(str(x) for x in linked | crowded),
-                    office, unchanged)
+        old = None
+        if not unchanged:
+            old_tables = {t: tables[t].iloc[old_rows[t]].reset_index(drop=True) if t in old_rows else new_tables[t]
+                          for t in tables}
+            old = dataclasses.replace(self.reference, tables=old_tables)
+        return Rows(dataclasses.replace(self.reference, tables=new_tables), old,
+                    sorted(str(x) for x in linked | crowded), office, unchanged, changed)
 
     # ------------------------------------------------------------------------------------------- components
 
@@ -397,21 +448,20 @@ class Neighbourhood:
         return {"businesses_sharing_registered_office": shared,
                 "registered_office_at_mass_registration_address": float(count > MASS_REGISTRATION_MIN_BUSINESSES)}
 
-    def network(self, number: str, new: AsOf, old: AsOf, linked: list[str],
-                unchanged: bool = False) -> dict[str, float] | None:
+    def network(self, number: str, new: AsOf, old: AsOf | None, linked: list[str]) -> dict[str, float] | None:
         """Component size and distance to a labelled business once the business's links are replaced.
 
         Parameters
         ----------
         number : str
             The business.
-        new, old : AsOf
-            Views of its neighbourhood with its new records and with its reference rows.
+        new : AsOf
+            A view of its neighbourhood with its new records.
+        old : AsOf or None
+            The same with its reference rows; None when the records hold exactly its reference rows of the graph's
+            tables (:attr:`Rows.unchanged`), so no link between other businesses can have changed.
         linked : list of str
             The businesses sharing a key with it (old or new): the only ones whose links the records can change.
-        unchanged : bool
-            The records hold exactly the business's reference rows of the graph's tables (:attr:`Rows.unchanged`),
-            so no link between other businesses can have changed and the old state's graph is not needed.
 
         Returns
         -------
@@ -423,7 +473,7 @@ class Neighbourhood:
         me = new_graph.nodes.get_indexer(pd.Index([number]))[0]
         if me < 0:
             return None
-        if not unchanged:
+        if old is not None:
             # Links between the other businesses sharing a key must be the same in both states.
             old_graph = _graph(old)
             others = pd.Index(linked)

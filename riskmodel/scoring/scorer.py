@@ -16,6 +16,7 @@ from typing import Any, cast
 import pandas as pd
 
 import features
+from features.catalogue import CATALOGUE
 from features.pit import AsOf
 from riskmodel.contract import TABLES, Dataset, load_dataset
 from riskmodel.contract.io import RawTable
@@ -113,15 +114,23 @@ class RiskScorer:
         Every reference business scored, indexed by ``company_number``.
     as_of : date
         Date the scores describe.
+    reference : Dataset, optional
+        The reference data (``score_record`` needs it).
+    neighbourhood : Neighbourhood, optional
+        Indexes over the reference, so ``score_record`` builds features on a business's neighbourhood only.
+    reference_features : DataFrame, optional
+        The model's features of every reference business, indexed by ``company_number``: ``score_record`` keeps
+        those its records cannot change.
     """
 
     def __init__(self, scorer: Scorer, scores: pd.DataFrame, as_of: dt.date, reference: Dataset | None = None,
-                 neighbourhood: Neighbourhood | None = None) -> None:
+                 neighbourhood: Neighbourhood | None = None, reference_features: pd.DataFrame | None = None) -> None:
         self.scorer = scorer
         self.scores = scores
         self.as_of = as_of
         self.reference = reference
         self.neighbourhood = neighbourhood
+        self.reference_features = reference_features
         #: How many ``score_record`` calls had to rebuild every feature (the neighbourhood was not exact).
         self.rebuilds = 0
 
@@ -153,7 +162,7 @@ class RiskScorer:
         X = features.build_view(view, bundle.feature_names)
         names = company_names(dataset)
         frame = scorer.score_frame(X, when.isoformat(), names=names).set_index("company_number", drop=False)
-        loaded = cls(scorer, frame, when, dataset, Neighbourhood(view))
+        loaded = cls(scorer, frame, when, dataset, Neighbourhood(view), X)
         # The reference holds millions of objects that live as long as the scorer. Left to the cyclic garbage
         # collector, each full collection walks them all (~140 ms on 100k businesses), a pause that lands inside
         # some unlucky call; frozen, they are skipped (objects freed by reference counting are still freed).
@@ -213,25 +222,42 @@ class RiskScorer:
         return result_from_row(frame.iloc[0])
 
     def _neighbourhood_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-        """Features of the business from its neighbourhood only; None when that would not be exact."""
+        """Features of the business from its neighbourhood only; None when that would not be exact.
+
+        A feature reading none of the tables the records change keeps its reference value: every row it reads is
+        the reference's. Only the others are built, on the neighbourhood.
+        """
         assert self.neighbourhood is not None
-        rows = self.neighbourhood.dataset(number, tables)
+        names = self.scorer.names
+        changed = self.neighbourhood.changed(number, tables)
+        # Kept values need the business to exist on the scoring date in the records too (else the build says no).
+        created = tables["companies"]["date_of_creation"].iloc[0]
+        known = (self.reference_features is not None and number in self.reference_features.index
+                 and bool(created <= pd.Timestamp(self.as_of)))
+        redo = [n for n in names if not known or not changed.isdisjoint(CATALOGUE[n].sources)]
+        if known and not redo:
+            return cast(pd.DataFrame, self.reference_features).loc[[number], names]
+        rows = self.neighbourhood.dataset(number, tables, changed)
         view = AsOf(rows.new, self.as_of, targets=[number])
-        X = features.build_view(view, self.scorer.names)
+        X = features.build_view(view, redo)
         if number not in X.index:
             return X
         # Features the neighbourhood computes from the whole reference instead of its own rows.
         patch = self.neighbourhood.office_features(number, rows.office, tables["companies"]) or {}
-        if any(n in self.scorer.names for n in _GRAPH_FEATURES):
-            network = self.neighbourhood.network(number, view, AsOf(rows.old, self.as_of), rows.linked,
-                                                   rows.unchanged)
+        if any(n in redo for n in _GRAPH_FEATURES):
+            old = None if rows.old is None else AsOf(rows.old, self.as_of)
+            network = self.neighbourhood.network(number, view, old, rows.linked)
             if network is None:
                 return None
             patch.update(network)
-        names = [n for n in patch if n in X.columns]
-        if names:
-            X.loc[number, names] = [patch[n] for n in names]
-        return X
+        patched = [n for n in patch if n in X.columns]
+        if patched:
+            X.loc[number, patched] = [patch[n] for n in patched]
+        if not known:
+            return X
+        out = cast(pd.DataFrame, self.reference_features).loc[[number], names].copy()
+        out[redo] = X.loc[[number], redo].to_numpy()
+        return out
 
     def _rebuild_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """Features of every business with the records joined to the whole reference (exact, slow)."""

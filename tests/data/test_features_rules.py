@@ -171,3 +171,33 @@ def test_feature_order_does_not_depend_on_import_order() -> None:
     code = "import features.transactions, features.accounts, features; print(','.join(features.feature_set('all')))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert other.split(",") == features.feature_set("all")
+
+
+@pytest.fixture(scope="module")
+def every_feature(world: Dataset) -> pd.DataFrame:
+    return build(world, AS_OF)
+
+
+def _scrambled(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The table with every row gone, or for ``companies`` (which says which businesses exist) every column but
+    the number and creation date shuffled across businesses."""
+    if table != "companies":
+        return frame.iloc[:0]
+    order = np.random.default_rng(3).permutation(len(frame))
+    keep = ["company_number", "date_of_creation"]
+    moved = frame.drop(columns=keep).iloc[order].reset_index(drop=True)
+    return pd.concat([frame[keep].reset_index(drop=True), moved], axis=1)[list(frame.columns)]
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_a_feature_reads_only_the_tables_it_declares(world: Dataset, every_feature: pd.DataFrame,
+                                                     table: str) -> None:
+    # score_record keeps the reference value of every feature whose declared tables its records leave unchanged,
+    # so a table read but not declared would give a supplier a stale value.
+    if table not in world.tables:
+        pytest.skip(f"the world has no {table} table")
+    names = [n for n in every_feature.columns if table not in CATALOGUE[n].sources]
+    assert names, table
+    scrambled = Dataset(world.root, {**world.tables, table: _scrambled(world.tables[table], table)}, {},
+                        world.problems, world.summary, world.extract_date, world.source)
+    pd.testing.assert_frame_equal(build(scrambled, AS_OF, names), every_feature[names])
