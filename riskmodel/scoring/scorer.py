@@ -255,9 +255,12 @@ class RiskScorer:
             X.loc[number, patched] = [patch[n] for n in patched]
         if not known:
             return X
-        out = cast(pd.DataFrame, self.reference_features).loc[[number], names].copy()
-        out[redo] = X.loc[[number], redo].to_numpy()
-        return out
+        # One row assembled in numpy: setting many columns of a frame costs ~0.4 ms each.
+        reference = cast(pd.DataFrame, self.reference_features)
+        row = reference.loc[number].to_numpy(dtype="float64", copy=True)
+        row[reference.columns.get_indexer(pd.Index(redo))] = X.loc[[number], redo].to_numpy(dtype="float64")[0]
+        return pd.DataFrame(row[None, :], index=pd.Index([number], name=X.index.name),
+                            columns=reference.columns)[names]
 
     def _rebuild_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """Features of every business with the records joined to the whole reference (exact, slow)."""
