@@ -319,7 +319,7 @@ class Neighbourhood:
             if sent is None or not len(sent):
                 if len(own):
                     out.add(table)
-            elif not _same_rows(frame.iloc[own], _typed_like(sent, frame)):
+            elif len(sent) != len(own) or not _same_rows(frame.iloc[own], _typed_like(sent, frame)):
                 out.add(table)
         return frozenset(out)
 
