@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
@@ -119,7 +120,13 @@ class FeatureSpec:
 
 def empty_feature() -> pd.Series:
     """Return a feature with no business in it (``build`` reindexes it to NaN, or 0 for counts)."""
-    return pd.Series(dtype="float64", index=pd.Index([], dtype="object", name="company_number"))
+    # A new Series on a shared (immutable) index: a fifth of the cost of building the index each time, which
+    # counts on a supplier's neighbourhood, where a quarter of the features find no rows.
+    return pd.Series(np.empty(0, dtype="float64"), index=_NO_BUSINESS, copy=False)
+
+
+#: The index of a feature with no business in it.
+_NO_BUSINESS = pd.Index([], dtype="object", name="company_number")
 
 
 #: Every registered feature by name, in registration order.
