@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse.csgraph import connected_components
 
+import features
 from features.network import (
     DISTANCE_NONE_WITHIN_REACH,
     MAX_ADDRESS_BUSINESSES,
@@ -273,7 +274,7 @@ class Neighbourhood:
         sample = [self._office_sample[office] for office in offices & self._crowded]
         return rows, np.concatenate(sample) if sample else _NONE
 
-    def _busy_ids(self, number: str, ids: set[object], own: Mapping[str, np.ndarray],
+    def _busy_ids(self, numbers: set[object], ids: set[object], own: Mapping[str, np.ndarray],
                   new_owners: set[object]) -> list[object]:
         """Officer ids that link nobody in either state: too many appointments even without the business's own.
 
@@ -283,7 +284,7 @@ class Neighbourhood:
         if not self._busy:
             return []
         owners = self._by_id.get("ownership")
-        candidates = [i for i in ids if i in self._busy and i != number and i not in new_owners
+        candidates = [i for i in ids if i in self._busy and i not in numbers and i not in new_owners
                       and (owners is None or i not in owners.keys) and i not in self._by_business["companies"].keys]
         if not candidates:
             return []
@@ -323,6 +324,62 @@ class Neighbourhood:
                 out.add(table)
         return frozenset(out)
 
+    def _gather(self, numbers: set[object], own: Mapping[str, np.ndarray],
+                keys: tuple[set[object], set[object], set[object], set[object]],
+                new_owners: set[object]) -> tuple[dict[str, np.ndarray], set[object], set[object]]:
+        """Return the reference rows of the neighbourhood of ``numbers``, their own rows left out (per table).
+
+        Also returns the businesses linked to them and those sampled at their crowded offices. ``keys`` are the
+        ids, offices, premises and buyers of the businesses (reference and new); ``new_owners`` the owner ids of
+        their new records.
+        """
+        ids, offices, premises, buyers = keys
+        keyed, crowd = self._key_rows(ids | numbers, offices, premises, buyers)
+        # Linked: businesses sharing a key that can make a network link (a person or entity id, an office). Those
+        # met only through a buyer or a premises bring no rows beyond that key group: no feature of the supplier
+        # reads them. Those met only through a person too busy to link bring their register rows (a director's
+        # other directorships count live businesses), not their licences and labels.
+        busy = self._busy_ids(numbers, ids, own, new_owners)
+        linked: set[object] = set()
+        registered: set[object] = set()
+        for table in ("officers", "ownership", "companies"):
+            businesses = self._column(table, BUSINESS_KEYS[table])[keyed[table]]
+            if busy and table == "officers":
+                quiet = pd.Index(self._column(table, "officer_id")[keyed[table]]).isin(busy)
+                registered |= _present(businesses[quiet])
+                businesses = businesses[~quiet]
+            linked |= _present(businesses)
+        linked -= numbers
+        # A crowded office links nobody: a sample of its businesses keeps it crowded in both states, and the
+        # office-count features come from the reference counts instead (office_features).
+        crowded = self._values_at("companies", "company_number", crowd) - linked - numbers
+        registered = registered - linked - numbers
+        keyed["companies"] = np.concatenate([keyed["companies"], crowd, self._own("companies", registered)])
+        # Corporate owners above the businesses, MAX_CHAIN layers deep (owners that are businesses of the register).
+        chain: set[object] = set()
+        layer = new_owners | self._values_at("ownership", "owner_id", own.get("ownership", _NONE))
+        for _ in range(MAX_CHAIN):
+            layer = {x for x in layer if x not in chain and x not in numbers}
+            if not layer:
+                break
+            chain |= layer
+            layer = self._values_at("ownership", "owner_id", self._own("ownership", layer))
+        others = linked | chain
+        bases: dict[str, np.ndarray] = {}
+        for table in self.reference.tables:
+            if table not in BUSINESS_KEYS:
+                continue
+            parts = [keyed.get(table, _NONE)]
+            if table in ("companies", "licences", "labels"):
+                parts.append(self._own(table, others))
+            elif table == "ownership":
+                parts.append(self._own(table, chain))
+            base = np.unique(np.concatenate(parts))
+            held = self._column(table, BUSINESS_KEYS[table])[base]
+            mine = held == next(iter(numbers)) if len(numbers) == 1 else pd.Index(held).isin(list(numbers))
+            bases[table] = base[~mine]
+        return bases, linked, crowded
+
     def dataset(self, number: str, records: Mapping[str, pd.DataFrame],
                 changed: frozenset[str] | None = None) -> Rows:
         """Return the rows the business's features depend on, with its own rows replaced by ``records``.
@@ -350,38 +407,8 @@ class Neighbourhood:
         office = None if pd.isna(office) else office
         ids, offices, premises, buyers = (a | b for a, b in zip(self._old_keys(own), self._new_keys(new, office),
                                                                   strict=True))
-        keyed, crowd = self._key_rows(ids | {number}, offices, premises, buyers)
-        # Linked: businesses sharing a key that can make a network link (a person or entity id, an office). Those
-        # met only through a buyer or a premises bring no rows beyond that key group: no feature of the supplier
-        # reads them. Those met only through a person too busy to link bring their register rows (a director's
-        # other directorships count live businesses), not their licences and labels.
         new_owners = _values(new.get("ownership", pd.DataFrame()), "owner_id")
-        busy = self._busy_ids(number, ids, own, new_owners)
-        linked: set[object] = set()
-        registered: set[object] = set()
-        for table in ("officers", "ownership", "companies"):
-            businesses = self._column(table, BUSINESS_KEYS[table])[keyed[table]]
-            if busy and table == "officers":
-                quiet = pd.Index(self._column(table, "officer_id")[keyed[table]]).isin(busy)
-                registered |= _present(businesses[quiet])
-                businesses = businesses[~quiet]
-            linked |= _present(businesses)
-        linked.discard(number)
-        # A crowded office links nobody: a sample of its businesses keeps it crowded in both states, and the
-        # office-count features come from the reference counts instead (office_features).
-        crowded = self._values_at("companies", "company_number", crowd) - linked - {number}
-        registered = registered - linked - {number}
-        keyed["companies"] = np.concatenate([keyed["companies"], crowd, self._own("companies", registered)])
-        # Corporate owners above the business, MAX_CHAIN layers deep (owners that are businesses of the register).
-        chain: set[object] = set()
-        layer = new_owners | self._values_at("ownership", "owner_id", own.get("ownership", _NONE))
-        for _ in range(MAX_CHAIN):
-            layer = {x for x in layer if x not in chain and x != number}
-            if not layer:
-                break
-            chain |= layer
-            layer = self._values_at("ownership", "owner_id", self._own("ownership", layer))
-        others = linked | chain
+        bases, linked, crowded = self._gather({number}, own, (ids, offices, premises, buyers), new_owners)
         new_tables: dict[str, pd.DataFrame] = {}
         old_rows: dict[str, np.ndarray] = {}
         changed = self.changed(number, records) if changed is None else changed
@@ -392,13 +419,7 @@ class Neighbourhood:
                 kept = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
                 new_tables[table] = kept
                 continue
-            parts = [keyed.get(table, _NONE)]
-            if table in ("companies", "licences", "labels"):
-                parts.append(self._own(table, others))
-            elif table == "ownership":
-                parts.append(self._own(table, chain))
-            base = np.unique(np.concatenate(parts))
-            base = base[self._column(table, BUSINESS_KEYS[table])[base] != number]
+            base = bases[table]
             # A business's own label is kept in both states (never its feature; its neighbours' distance uses it).
             mine = own[table] if table == "labels" else _NONE
             old_rows[table] = np.concatenate([base, own[table]])
@@ -413,6 +434,78 @@ class Neighbourhood:
             old = dataclasses.replace(self.reference, tables=old_tables)
         return Rows(dataclasses.replace(self.reference, tables=new_tables), old,
                     sorted(str(x) for x in linked | crowded), office, unchanged, changed)
+
+    def chunk(self, numbers: Iterable[str]) -> Dataset:
+        """Return the reference rows the features of several businesses depend on, in reference order.
+
+        Their neighbourhoods together (as :meth:`dataset`, with their reference rows as the records): features built
+        on it with ``targets`` set to the businesses equal a full build, except the graph-wide ones
+        (:meth:`features` sets those). A batch job can then build features chunk by chunk.
+
+        Parameters
+        ----------
+        numbers : iterable of str
+            The businesses.
+
+        Returns
+        -------
+        Dataset
+        """
+        targets: set[object] = set(numbers)
+        tables = self.reference.tables
+        own = {t: self._own(t, targets) for t in tables if t in BUSINESS_KEYS}
+        bases, _, _ = self._gather(targets, own, self._old_keys(own), set())
+        out: dict[str, pd.DataFrame] = {}
+        for table, frame in tables.items():
+            if table not in BUSINESS_KEYS:
+                out[table] = self._watchlist if table == "watchlist" and self._watchlist is not None else frame
+                continue
+            # Reference order (not own rows last): sums over a group then add up in the full build's order.
+            rows = np.unique(np.concatenate([bases[table], own[table]]))
+            out[table] = frame.iloc[rows].reset_index(drop=True)
+        return dataclasses.replace(self.reference, tables=out)
+
+    def features(self, numbers: Iterable[str], names: list[str] | str = "all") -> pd.DataFrame:
+        """Build the features of several reference businesses on their neighbourhoods: equal to a full build.
+
+        The features are built on :meth:`chunk`; those a neighbourhood cannot give come from the whole reference:
+        connected-component size and distance to a labelled business for every business, and the two
+        office-count features for those at a crowded registered office.
+
+        Parameters
+        ----------
+        numbers : iterable of str
+            Businesses of the reference.
+        names : list of str or str
+            Feature names or the name of a feature set.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by ``company_number``: the businesses that existed at the scoring date.
+        """
+        numbers = list(dict.fromkeys(str(n) for n in numbers))
+        X = features.build_view(AsOf(self.chunk(numbers), self.as_of, targets=numbers), names)
+        pos = self.graph.nodes.get_indexer(X.index)
+        found = pos >= 0
+        if "network_component_size" in X.columns:
+            size = np.full(len(X), np.nan)
+            size[found] = self.component_size_[self.component_[pos[found]]]
+            X["network_component_size"] = size
+        if "distance_to_labelled_positive" in X.columns and self.positive_ is not None:
+            adjacency = self.graph.adjacency
+            X["distance_to_labelled_positive"] = [
+                self._distance(adjacency[p].indices, int(p)) if p >= 0 else np.nan for p in pos]
+        comp = self.reference.tables["companies"]
+        for number in X.index:
+            rows = self._own("companies", [number])
+            if not len(rows) or self._office_keys[rows[0]] not in self._crowded:
+                continue
+            patch = self.office_features(str(number), self._office_keys[rows[0]], comp.iloc[rows[:1]]) or {}
+            for name, value in patch.items():
+                if name in X.columns:
+                    X.loc[number, name] = value
+        return X
 
     # ------------------------------------------------------------------------------------------- components
 
