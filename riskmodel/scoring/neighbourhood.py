@@ -20,6 +20,9 @@ businesses than can link), the neighbourhood holds only a sample of the office's
 crowded, and the two office-count features come from the reference's counts (:meth:`Neighbourhood.office_features`).
 When the new records would change a link between two other businesses (a person or office crossing a threshold),
 the shortcut is not exact and :meth:`Neighbourhood.network` says so; the caller then rebuilds everything.
+
+The same neighbourhoods serve a chunk of reference businesses at once (:meth:`Neighbourhood.chunk`,
+:meth:`Neighbourhood.features`): the first step of a batch job that builds features chunk by chunk.
 """
 
 from __future__ import annotations
