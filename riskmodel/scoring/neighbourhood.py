@@ -50,7 +50,7 @@ from features.pit import AsOf
 from features.register import MASS_REGISTRATION_MIN_BUSINESSES, office_parts
 from riskmodel.contract import Dataset
 
-__all__ = ["BUSINESS_KEYS", "Neighbourhood", "Rows"]
+__all__ = ["BUSINESS_KEYS", "GRAPH_FEATURES", "Neighbourhood", "Rows"]
 
 #: The column naming the business a row belongs to, per table.
 BUSINESS_KEYS = {"companies": "company_number", "officers": "company_number", "ownership": "company_number",
@@ -71,12 +71,19 @@ class Rows(NamedTuple):
     linked: list[str]
     #: Its registered office key in the records (None when missing).
     office: object
-    #: Whether the records hold exactly its reference rows of the tables the network is built from.
-    unchanged: bool
     #: The tables whose rows of the business differ between the records and the reference
     #: (:meth:`Neighbourhood.changed`).
     changed: frozenset[str]
 
+    @property
+    def unchanged(self) -> bool:
+        """Whether the records hold exactly its reference rows of the tables the network is built from."""
+        return self.changed.isdisjoint(_GRAPH_TABLES)
+
+
+#: Features computed from the whole reference graph rather than a neighbourhood's rows (see
+#: :meth:`Neighbourhood.network` and :meth:`Neighbourhood.features`).
+GRAPH_FEATURES = ("network_component_size", "distance_to_labelled_positive")
 
 #: No row positions (read-only: it is shared).
 _NONE = np.empty(0, np.int64)
@@ -415,7 +422,6 @@ class Neighbourhood:
         new_tables: dict[str, pd.DataFrame] = {}
         old_rows: dict[str, np.ndarray] = {}
         changed = self.changed(number, records) if changed is None else changed
-        unchanged = not changed & set(_GRAPH_TABLES)
         for table, frame in tables.items():
             if table not in BUSINESS_KEYS:
                 # The watchlist stays the same frame across calls, so screening reuses its work on the entries.
@@ -431,12 +437,12 @@ class Neighbourhood:
             else:
                 new_tables[table] = frame.iloc[np.concatenate([base, mine])].reset_index(drop=True)
         old = None
-        if not unchanged:
+        if not changed.isdisjoint(_GRAPH_TABLES):
             old_tables = {t: tables[t].iloc[old_rows[t]].reset_index(drop=True) if t in old_rows else new_tables[t]
                           for t in tables}
             old = dataclasses.replace(self.reference, tables=old_tables)
         return Rows(dataclasses.replace(self.reference, tables=new_tables), old,
-                    sorted(str(x) for x in linked | crowded), office, unchanged, changed)
+                    sorted(str(x) for x in linked | crowded), office, changed)
 
     def chunk(self, numbers: Iterable[str]) -> Dataset:
         """Return the reference rows the features of several businesses depend on, in reference order.
@@ -491,20 +497,25 @@ class Neighbourhood:
         X = features.build_view(AsOf(self.chunk(numbers), self.as_of, targets=numbers), names)
         pos = self.graph.nodes.get_indexer(X.index)
         found = pos >= 0
-        if "network_component_size" in X.columns:
+        network_size, distance = GRAPH_FEATURES
+        if network_size in X.columns:
             size = np.full(len(X), np.nan)
             size[found] = self.component_size_[self.component_[pos[found]]]
-            X["network_component_size"] = size
-        if "distance_to_labelled_positive" in X.columns and self.positive_ is not None:
+            X[network_size] = size
+        if distance in X.columns and self.positive_ is not None:
             adjacency = self.graph.adjacency
-            X["distance_to_labelled_positive"] = [
+            X[distance] = [
                 self._distance(adjacency[p].indices, int(p)) if p >= 0 else np.nan for p in pos]
+        # The office counts, for the businesses at a crowded office only (their first register row's office).
+        by_business = self._by_business["companies"]
+        code = by_business.keys.get_indexer(X.index)
+        first = np.where(code >= 0, by_business.rows[by_business.starts[np.maximum(code, 0)]], -1)
+        offices = self._office_keys[np.maximum(first, 0)].copy()
+        offices[first < 0] = None
         comp = self.reference.tables["companies"]
-        for number in X.index:
-            rows = self._own("companies", [number])
-            if not len(rows) or self._office_keys[rows[0]] not in self._crowded:
-                continue
-            patch = self.office_features(str(number), self._office_keys[rows[0]], comp.iloc[rows[:1]]) or {}
+        for i in np.flatnonzero(pd.Index(offices).isin(list(self._crowded))).tolist():
+            number = X.index[i]
+            patch = self.office_features(str(number), offices[i], comp.iloc[first[i]:first[i] + 1]) or {}
             for name, value in patch.items():
                 if name in X.columns:
                     X.loc[number, name] = value
@@ -584,9 +595,10 @@ class Neighbourhood:
         if (neighbours < 0).any():
             return None
         old_pos = nodes.get_indexer(pd.Index([number]))[0]
-        out = {"network_component_size": self._component_size(neighbours, old_pos)}
+        network_size, distance = GRAPH_FEATURES
+        out = {network_size: self._component_size(neighbours, old_pos)}
         if self.positive_ is not None:
-            out["distance_to_labelled_positive"] = self._distance(neighbours, old_pos)
+            out[distance] = self._distance(neighbours, old_pos)
         return out
 
     def _component_size(self, neighbours: np.ndarray, old: int) -> float:

@@ -24,12 +24,10 @@ from riskmodel.contract.validate import validate_rows, validate_table
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import Scorer, ScoreResult, company_names, result_from_row
-from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
+from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, GRAPH_FEATURES, Neighbourhood
 
 __all__ = ["RECORD_TABLES", "RecordError", "RiskScorer", "UnknownBusinessError"]
 
-#: Features the neighbourhood computes from the reference graph (see Neighbourhood.network).
-_GRAPH_FEATURES = ("network_component_size", "distance_to_labelled_positive")
 
 #: Tables a supplier's own records may hold, by the record's key (``company`` is one row, the others lists).
 RECORD_TABLES = {"company": "companies", "officers": "officers", "ownership": "ownership", "accounts": "accounts",
@@ -244,7 +242,7 @@ class RiskScorer:
             return X
         # Features the neighbourhood computes from the whole reference instead of its own rows.
         patch = self.neighbourhood.office_features(number, rows.office, tables["companies"]) or {}
-        if any(n in redo for n in _GRAPH_FEATURES):
+        if any(n in redo for n in GRAPH_FEATURES):
             old = None if rows.old is None else AsOf(rows.old, self.as_of)
             network = self.neighbourhood.network(number, view, old, rows.linked)
             if network is None:
