@@ -43,6 +43,7 @@ from features.network import (
     MAX_HOPS,
     MAX_SHARED_BUSINESSES,
     _graph,
+    distance_to_labelled_positive,
     _positives,
 )
 from features.ownership import MAX_CHAIN
@@ -226,6 +227,7 @@ class Neighbourhood:
         _, self.component_ = connected_components(self.graph.adjacency, directed=False)
         self.component_size_ = np.bincount(self.component_) if len(self.component_) else np.empty(0, np.int64)
         self.positive_: np.ndarray | None = None
+        self._distance_: np.ndarray | None = None
         if "labels" in tables:
             self.positive_ = self.graph.nodes.isin(_positives(view))
 
@@ -503,25 +505,33 @@ class Neighbourhood:
             size[found] = self.component_size_[self.component_[pos[found]]]
             X[network_size] = size
         if distance in X.columns and self.positive_ is not None:
-            adjacency = self.graph.adjacency
-            X[distance] = [
-                self._distance(adjacency[p].indices, int(p)) if p >= 0 else np.nan for p in pos]
+            X[distance] = np.where(found, self._reference_distance()[np.maximum(pos, 0)], np.nan)
         # The office counts, for the businesses at a crowded office only (their first register row's office).
         by_business = self._by_business["companies"]
         code = by_business.keys.get_indexer(X.index)
         first = np.where(code >= 0, by_business.rows[by_business.starts[np.maximum(code, 0)]], -1)
         offices = self._office_keys[np.maximum(first, 0)].copy()
         offices[first < 0] = None
-        comp = self.reference.tables["companies"]
-        for i in np.flatnonzero(pd.Index(offices).isin(list(self._crowded))).tolist():
-            number = X.index[i]
-            patch = self.office_features(str(number), offices[i], comp.iloc[first[i]:first[i] + 1]) or {}
-            for name, value in patch.items():
+        at = np.flatnonzero(pd.Index(offices).isin(list(self._crowded)))
+        if len(at):
+            ceased = self.reference.tables["companies"]["date_of_cessation"].to_numpy()[first[at]]
+            counts = self._office_counts(X.index[at], offices[at], ceased)
+            for name, value in counts.items():
                 if name in X.columns:
-                    X.loc[number, name] = value
+                    column = X[name].to_numpy(np.float64, copy=True)
+                    column[at] = value
+                    X[name] = column
         return X
 
     # ------------------------------------------------------------------------------------------- components
+
+    def _reference_distance(self) -> np.ndarray:
+        """Distance to a labelled business of every node of the reference graph (the feature's own rule, once)."""
+        if self._distance_ is None:
+            view = AsOf(self.reference, self.as_of)
+            view.memo("network:graph", lambda: self.graph)  # the graph built already, not a second one
+            self._distance_ = distance_to_labelled_positive(view).to_numpy(np.float64)
+        return self._distance_
 
     def office_features(self, number: str, office: object, company: pd.DataFrame) -> dict[str, float] | None:
         """Return the office-count features of a business at a crowded registered office, from the reference counts.
@@ -547,13 +557,32 @@ class Neighbourhood:
         """
         if office is None or office not in self._crowded:
             return None
-        own = self._own("companies", [number])  # its reference row, counted there if live
-        count = self._office_live[office] - int((self._counted[own] & (self._office_keys[own] == office)).sum())
-        live = int(not (company["date_of_cessation"].iloc[0] <= pd.Timestamp(self.as_of)))
-        count += live
-        shared = float(count - live) if count <= MASS_REGISTRATION_MIN_BUSINESSES else float("nan")
-        return {"businesses_sharing_registered_office": shared,
-                "registered_office_at_mass_registration_address": float(count > MASS_REGISTRATION_MIN_BUSINESSES)}
+        counts = self._office_counts([number], np.array([office], dtype=object),
+                                     company["date_of_cessation"].to_numpy()[:1])
+        return {name: float(value[0]) for name, value in counts.items()}
+
+    def _office_counts(self, numbers: Iterable[object], offices: np.ndarray,
+                       ceased: np.ndarray) -> dict[str, np.ndarray]:
+        """The office-count features of businesses at crowded offices, each with its reference rows replaced.
+
+        ``offices`` and ``ceased`` are each business's office key and cessation date in its records.
+        """
+        # Live businesses at the office on the scoring date, less the business's own reference rows counted there,
+        # plus the business itself when its records leave it live.
+        by_business = self._by_business["companies"]
+        codes = by_business.keys.get_indexer(pd.Index(list(numbers), dtype=object))
+        starts = np.where(codes >= 0, by_business.starts[np.maximum(codes, 0)], 0)
+        sizes = np.where(codes >= 0, by_business.starts[np.maximum(codes, 0) + 1] - starts, 0)
+        owner = np.repeat(np.arange(len(codes)), sizes)
+        rows = by_business.rows[starts[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)]
+        counted = self._counted[rows] & (self._office_keys[rows] == offices[owner])
+        live = ~(ceased <= np.datetime64(self.as_of, "ns"))
+        count = (np.array([self._office_live[o] for o in offices.tolist()], np.int64)
+                 - np.bincount(owner, weights=counted, minlength=len(codes)).astype(np.int64) + live)
+        return {"businesses_sharing_registered_office": np.where(
+                    count <= MASS_REGISTRATION_MIN_BUSINESSES, (count - live).astype(np.float64), np.nan),
+                "registered_office_at_mass_registration_address": (
+                    count > MASS_REGISTRATION_MIN_BUSINESSES).astype(np.float64)}
 
     def network(self, number: str, new: AsOf, old: AsOf | None, linked: list[str]) -> dict[str, float] | None:
         """Component size and distance to a labelled business once the business's links are replaced.
