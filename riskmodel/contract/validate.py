@@ -731,7 +731,11 @@ def _extract_date(meta: dict[str, Any]) -> tuple[dt.date | None, list[dict[str, 
                        "message": f"extract_date {value!r} is not a date as YYYY-MM-DD"}]
 
 
-def validate_dataset(root: str | Path, tables: list[str] | None = None) -> Dataset:
+#: What :func:`validate_dataset` does with each table's valid rows: the frame it returns is what the data set holds.
+Keep = Callable[[str, pd.DataFrame], pd.DataFrame]
+
+
+def validate_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Keep | None = None) -> Dataset:
     """Read and validate every contract table in a folder; never raises for bad data.
 
     Parameters
@@ -740,6 +744,10 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None) -> Datas
         Folder holding ``TABLE.csv`` or ``TABLE.parquet`` files and optionally ``dataset.json``.
     tables : list of str, optional
         Restrict to these tables (default: all contract tables).
+    keep : callable, optional
+        Called with each table's name and valid rows as soon as the table is validated; the data set holds what it
+        returns instead (a staged data set writes the rows out and keeps a few columns, so only one table is ever
+        held whole). The extract date, when taken from the data, is still found on every column.
 
     Returns
     -------
@@ -762,6 +770,7 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None) -> Datas
     quarantine: dict[str, pd.DataFrame] = {}
     summary: list[dict[str, Any]] = []
     wanted = tables if tables is not None else list(TABLES)
+    latest: pd.Timestamp | None = None
     for name in wanted:
         spec = TABLES[name]
         paths = found.get(name, [])
@@ -791,8 +800,10 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None) -> Datas
         summary.append(_summary_row(name, paths[0], result, "rejected" if result.rejected else (
             "quarantined rows" if result.rows_quarantined else "ok")))
         if not result.rejected:
-            kept[name] = result.valid
+            latest = _latest_event_date({name: result.valid}, latest)
+            kept[name] = result.valid if keep is None else keep(name, result.valid)
             quarantine[name] = result.quarantine
+        del result  # one table's rows at a time when ``keep`` lets them go
     for name, paths in found.items():
         if name not in TABLES:
             parts.append(_problems([{"level": "warning", "table": name, "row": None, "column": None, "value": None,
@@ -801,7 +812,7 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None) -> Datas
     problems = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else (
         _problems([]))
     if extract_date is None:
-        extract_date = _latest_event_date(kept)
+        extract_date = latest.date() if latest is not None else None
     return Dataset(root, kept, quarantine, problems, pd.DataFrame(summary), extract_date,
                    meta.get("source") if isinstance(meta.get("source"), str) else None, meta)
 
@@ -818,17 +829,17 @@ def _summary_row(name: str, path: Path | None, result: TableResult | None, statu
     }
 
 
-def _latest_event_date(tables: dict[str, pd.DataFrame]) -> dt.date | None:
-    latest: pd.Timestamp | None = None
+def _latest_event_date(tables: dict[str, pd.DataFrame], latest: pd.Timestamp | None = None) -> pd.Timestamp | None:
+    """Return the latest event date in ``tables``, or ``latest`` when that is later."""
     for name, frame in tables.items():
         for col in TABLES[name].event_date_columns:
             value = frame[col].max() if len(frame) else pd.NaT
             if not pd.isna(value) and (latest is None or value > latest):
                 latest = value
-    return latest.date() if latest is not None else None
+    return latest
 
 
-def load_dataset(root: str | Path, tables: list[str] | None = None) -> Dataset:
+def load_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Keep | None = None) -> Dataset:
     """Read a data set for use: like :func:`validate_dataset`, but table-level problems raise.
 
     Parameters
@@ -837,6 +848,8 @@ def load_dataset(root: str | Path, tables: list[str] | None = None) -> Dataset:
         Data set folder.
     tables : list of str, optional
         Restrict to these tables.
+    keep : callable, optional
+        What to hold of each table's valid rows (see :func:`validate_dataset`).
 
     Returns
     -------
@@ -848,5 +861,5 @@ def load_dataset(root: str | Path, tables: list[str] | None = None) -> Dataset:
     DataContractError
         If any table is missing, unreadable or lacks a contract column (all such problems in one error).
     """
-    return validate_dataset(root, tables).raise_for_rejected()
+    return validate_dataset(root, tables, keep=keep).raise_for_rejected()
 

@@ -27,12 +27,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-import features
+from features.pit import AsOf
 from riskmodel import __version__
-from riskmodel.contract import load_dataset
+from riskmodel.contract.staged import StagedDataset, stage_dataset
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
-from riskmodel.scoring.core import MAX_REASONS, Scorer, company_names
+from riskmodel.scoring.core import MAX_REASONS, Scorer
+from riskmodel.scoring.neighbourhood import Neighbourhood
 from riskmodel.scoring.report import write_report
 from riskmodel.tracking import data_sha256
 
@@ -73,6 +74,21 @@ class _AtomicFile:
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     with _AtomicFile(path) as tmp:
         write(tmp)
+
+
+class _NameLookup:
+    """Registered names of businesses, read from the staged companies file (first row of each number)."""
+
+    def __init__(self, staged: StagedDataset) -> None:
+        self._staged = staged
+        numbers = staged.dataset["companies"]["company_number"]
+        first = ~numbers.duplicated().to_numpy()
+        self._rows = np.flatnonzero(first)
+        self._index = pd.Index(numbers[first])
+
+    def __call__(self, numbers: pd.Index) -> pd.Series:
+        rows = self._rows[self._index.get_indexer(numbers)]
+        return pd.Series(self._staged.take("companies", rows)["company_name"].to_numpy(), index=numbers)
 
 
 def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.DataFrame:
@@ -152,15 +168,10 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     bundle = load_model(model)
     version = resolve_version(model)
     scorer = Scorer(bundle, version)
-    dataset = load_dataset(data_dir)
-    when = as_of or dataset.extract_date
-    if when is None:
-        raise RiskmodelError("the data set has no extract date: give --as-of", field="as_of")
     model_sha = bundle.metadata["files"]["model.txt"]
-    job = {"data_sha256": data_sha256(data_dir), "model_sha256": model_sha, "as_of": when.isoformat(),
-           "explain": explain, "chunk_size": int(chunk_size), "model_version": version,
-           "parts": "rank-ordered"}
-    timings["load_seconds"] = time.perf_counter() - start
+    job = {"data_sha256": data_sha256(data_dir), "model_sha256": model_sha,
+           "as_of": as_of.isoformat() if as_of else "extract date", "explain": explain,
+           "chunk_size": int(chunk_size), "model_version": version, "parts": "rank-ordered"}
     partial = out / ".partial"
     job_file = partial / "job.json"
     if resume and job_file.exists():
@@ -175,18 +186,31 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
     (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this one
 
-    start = time.perf_counter()
-    X = features.build(dataset, when, bundle.feature_names).sort_index()
-    timings["features_seconds"] = time.perf_counter() - start
-    names = company_names(dataset)
+    # The tables are validated one at a time and staged on disk; memory holds their key columns, the neighbourhood
+    # indexes and one chunk of businesses at a time.
+    staged = stage_dataset(data_dir, partial / "staged")
+    dataset = staged.dataset
+    when = as_of or dataset.extract_date
+    if when is None:
+        raise RiskmodelError("the data set has no extract date: give --as-of", field="as_of")
+    view = AsOf(dataset, when)
+    numbers = view.index.sort_values()
+    neighbourhood = Neighbourhood(view, take=staged.take)
+    del view  # its shared work (the graph's inputs) is not needed once the indexes are built
+    names = _NameLookup(staged)
+    timings["load_seconds"] = time.perf_counter() - start
+    timings["features_seconds"] = 0.0
 
     start = time.perf_counter()
-    n_chunks = max(1, -(-len(X) // int(chunk_size)))
+    n_chunks = max(1, -(-len(numbers) // int(chunk_size)))
     for i in range(n_chunks):
         part = partial / f"part-{i:05d}.parquet"
         if not part.exists():
-            chunk = X.iloc[i * chunk_size:(i + 1) * chunk_size]
-            frame = scorer.score_frame(chunk, when.isoformat(), explain=explain, names=names)
+            started = time.perf_counter()
+            chunk = numbers[i * chunk_size:(i + 1) * chunk_size]
+            X = neighbourhood.features(chunk, bundle.feature_names).loc[chunk]
+            timings["features_seconds"] += time.perf_counter() - started
+            frame = scorer.score_frame(X, when.isoformat(), explain=explain, names=names(chunk))
             # Each part in rank order, so the final files are a merge of the parts read front to back.
             frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
             # Small row groups: the merge decodes one group of each part at a time, not the whole part. A part with
@@ -195,13 +219,13 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
                 frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
         if progress is not None:
             progress(i + 1, n_chunks)
-    timings["scoring_seconds"] = time.perf_counter() - start
+    timings["scoring_seconds"] = time.perf_counter() - start - timings["features_seconds"]
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     ranked, top = _write_ranked([partial / f"part-{i:05d}.parquet" for i in range(n_chunks)], out,
                                  int(chunk_size), top_n)
-    rejected = _rejected_businesses(dataset, X.index, when)
+    rejected = _rejected_businesses(dataset, numbers, when)
     quarantine = _quarantine_frame(dataset, rejected)
     _atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))
     timings["writing_seconds"] = time.perf_counter() - start

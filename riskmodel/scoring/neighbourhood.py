@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -43,8 +43,8 @@ from features.network import (
     MAX_HOPS,
     MAX_SHARED_BUSINESSES,
     _graph,
-    distance_to_labelled_positive,
     _positives,
+    distance_to_labelled_positive,
 )
 from features.ownership import MAX_CHAIN
 from features.pit import AsOf
@@ -173,10 +173,15 @@ class Neighbourhood:
     ----------
     view : AsOf
         The reference data set at the scoring date (never modified); a graph already built on it is reused.
+    take : callable, optional
+        ``take(table, positions)`` returns the full rows of a reference table at row positions, when the view's
+        tables hold only the columns the indexes need (:class:`~riskmodel.contract.staged.StagedDataset`); then
+        :meth:`chunk` and :meth:`features` read their rows through it. Default: the view's own tables.
     """
 
-    def __init__(self, view: AsOf) -> None:
+    def __init__(self, view: AsOf, take: Callable[[str, np.ndarray], pd.DataFrame] | None = None) -> None:
         self.reference = view.dataset
+        self._take = take or self._own_rows
         self.as_of = view.as_of
         tables = self.reference.tables
         self._by_business = {t: _KeyIndex(frame[BUSINESS_KEYS[t]]) for t, frame in tables.items()
@@ -232,6 +237,9 @@ class Neighbourhood:
             self.positive_ = self.graph.nodes.isin(_positives(view))
 
     # ------------------------------------------------------------------------------------------------ rows
+
+    def _own_rows(self, table: str, rows: np.ndarray) -> pd.DataFrame:
+        return self.reference.tables[table].iloc[rows]
 
     def _rows(self, table: str, index: dict[str, _KeyIndex] | _KeyIndex | None, keys: Iterable[object]) -> np.ndarray:
         if isinstance(index, dict):
@@ -473,7 +481,7 @@ class Neighbourhood:
                 continue
             # Reference order (not own rows last): sums over a group then add up in the full build's order.
             rows = np.unique(np.concatenate([bases[table], own[table]]))
-            out[table] = frame.iloc[rows].reset_index(drop=True)
+            out[table] = self._take(table, rows).reset_index(drop=True)
         return dataclasses.replace(self.reference, tables=out)
 
     def features(self, numbers: Iterable[str], names: list[str] | str = "all") -> pd.DataFrame:
@@ -563,7 +571,7 @@ class Neighbourhood:
 
     def _office_counts(self, numbers: Iterable[object], offices: np.ndarray,
                        ceased: np.ndarray) -> dict[str, np.ndarray]:
-        """The office-count features of businesses at crowded offices, each with its reference rows replaced.
+        """Return the office-count features of businesses at crowded offices, their reference rows replaced.
 
         ``offices`` and ``ceased`` are each business's office key and cessation date in its records.
         """

@@ -38,3 +38,25 @@ def test_features_of_chunks_equal_the_full_build(world: Path) -> None:
         assert len(neighbourhood.chunk(numbers).tables["companies"]) < len(comp)  # a neighbourhood, not everything
         X = neighbourhood.features(numbers, "all")
         pd.testing.assert_frame_equal(X.sort_index(), full.loc[numbers].sort_index(), check_exact=True)
+
+
+def test_features_on_a_staged_data_set_equal_the_full_build(world: Path, tmp_path: Path) -> None:
+    # The batch job's path: tables staged on disk with only their key columns in memory, features built chunk by
+    # chunk from rows read back by position, at the extract date and a year before it.
+    from riskmodel.contract.staged import INDEX_COLUMNS, stage_dataset
+
+    dataset = load_dataset(world)
+    staged = stage_dataset(world, tmp_path / "staged")
+    assert staged.dataset.extract_date == dataset.extract_date is not None
+    for table, frame in dataset.tables.items():
+        kept = INDEX_COLUMNS[table]
+        assert list(staged.dataset.tables[table].columns) == (list(frame.columns) if kept is None else list(kept))
+        rows = np.arange(len(frame))[::7]
+        pd.testing.assert_frame_equal(staged.take(table, rows), frame.iloc[rows], check_exact=True)
+    for as_of in (dataset.extract_date, dataset.extract_date.replace(year=dataset.extract_date.year - 1)):
+        full = features.build(dataset, as_of, "all")
+        view = AsOf(staged.dataset, as_of)
+        neighbourhood = Neighbourhood(view, take=staged.take)
+        numbers = list(view.index.sort_values())
+        X = pd.concat([neighbourhood.features(numbers[i:i + 2_500], "all") for i in range(0, len(numbers), 2_500)])
+        pd.testing.assert_frame_equal(X.sort_index(), full.sort_index(), check_exact=True)

@@ -109,6 +109,28 @@ def test_explain_modes(world: Path, model_dir: Path, tmp_path: Path) -> None:
     np.testing.assert_array_equal(s_none["risk_score"], s_flag["risk_score"])
 
 
+def test_batch_job_scores_equal_scoring_the_whole_in_memory_build(job: Path, world: Path, model_dir: Path) -> None:
+    # The job stages the tables on disk and builds features chunk by chunk on neighbourhoods; scoring the features
+    # of the whole loaded data set must give the same scores and reasons for every business, bit for bit.
+    import features
+    from riskmodel.contract import load_dataset
+    from riskmodel.registry import load_model
+    from riskmodel.scoring.core import Scorer, company_names
+
+    bundle = load_model(model_dir)
+    dataset = load_dataset(world)
+    assert dataset.extract_date is not None
+    X = features.build(dataset, dataset.extract_date, bundle.feature_names)
+    expected = Scorer(bundle, model_dir.name).score_frame(X, dataset.extract_date.isoformat(),
+                                                          names=company_names(dataset)).set_index("company_number")
+    got = pd.read_parquet(job / "scores.parquet").set_index("company_number")
+    assert len(got) == len(expected) > 1_500 * 3  # several chunks
+    expected = expected.loc[got.index]
+    for column in ["company_name", "risk_score", "log_odds", "risk_band", "reason_1_feature", "reason_1_text",
+                   "reason_5_contribution"]:
+        pd.testing.assert_series_equal(got[column], expected[column], check_exact=True, check_dtype=False)
+
+
 def test_scoring_function_agrees_with_the_batch_job(job: Path, world: Path, model_dir: Path) -> None:
     scorer = RiskScorer.load(model_dir, reference=world)
     scores = pd.read_parquet(job / "scores.parquet").set_index("company_number")
