@@ -2,7 +2,11 @@
 
 Outputs (in ``OUT_DIR``): ``scores.parquet`` and ``scores.csv`` (one row per business, ranked), ``quarantine.csv``
 (every input row that could not be used, and every business not scored, with the reason), ``report.html`` and,
-last, ``manifest.json``. Scoring runs in chunks of businesses; each finished chunk is saved under
+last, ``manifest.json``.
+
+The input is staged on disk first (:mod:`riskmodel.contract.staged`), so the tables are never held whole. Each
+chunk's features are built on its businesses' neighbourhoods from rows read back by position
+(:meth:`riskmodel.scoring.neighbourhood.Neighbourhood.features`). Each finished chunk is saved under
 ``OUT_DIR/.partial/`` by an atomic rename, so an interrupted job resumes from its last finished chunk with
 ``resume=True`` and produces the same files. Every final file is written under a temporary name and renamed into
 place: a file with its final name is always complete, and ``manifest.json`` appears only when the job is done.
