@@ -135,7 +135,8 @@ def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None
         # Read back rather than select: fresh, deduplicated strings instead of ones scattered among the whole
         # table's, so the memory of the validated table can go back to the system.
         with pa.memory_map(str(path)) as source:
-            kept = ipc.open_file(source).read_all().select([*columns, *frame.index.names]).to_pandas()
+            index = [n for n in frame.index.names if n is not None]  # the source rows, kept as the index
+            kept = ipc.open_file(source).read_all().select([*columns, *index]).to_pandas()
         pa.default_memory_pool().release_unused()
         return kept
 

@@ -176,7 +176,8 @@ class Neighbourhood:
     take : callable, optional
         ``take(table, positions)`` returns the full rows of a reference table at row positions, when the view's
         tables hold only the columns the indexes need (:class:`~riskmodel.contract.staged.StagedDataset`); then
-        :meth:`chunk` and :meth:`features` read their rows through it. Default: the view's own tables.
+        :meth:`chunk` and :meth:`features` read their rows through it (:meth:`dataset`, for a supplier's records,
+        needs the full tables). Default: the view's own tables.
     """
 
     def __init__(self, view: AsOf, take: Callable[[str, np.ndarray], pd.DataFrame] | None = None) -> None:
