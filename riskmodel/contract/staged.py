@@ -71,8 +71,8 @@ class StagedDataset:
             self._files[table] = ipc.open_file(pa.memory_map(str(self.folder / f"{table}.arrow"))).read_all()
         return self._files[table]
 
-    def take(self, table: str, positions: np.ndarray) -> pd.DataFrame:
-        """Return the full rows of ``table`` at ``positions``, as the loaded data set holds them.
+    def take(self, table: str, positions: np.ndarray, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return the rows of ``table`` at ``positions``, as the loaded data set holds them.
 
         Parameters
         ----------
@@ -80,13 +80,18 @@ class StagedDataset:
             A table of the data set.
         positions : ndarray of int
             Row positions (0-based, as in ``dataset.tables[table]``).
+        columns : list of str, optional
+            Only these columns (default: every column, and the source-row index).
 
         Returns
         -------
         DataFrame
-            Every contract column, typed, indexed by source row.
+            The columns, typed; indexed by source row when every column is read.
         """
-        return self._file(table).take(pa.array(np.asarray(positions, np.int64))).to_pandas()
+        file = self._file(table)
+        if columns is not None:
+            file = file.select(columns)  # only these columns' pages are read
+        return file.take(pa.array(np.asarray(positions, np.int64))).to_pandas()
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
@@ -129,7 +134,7 @@ def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None
         gc.collect()
         path = folder / f"{name}.arrow"
         _write(frame, path)
-        columns = INDEX_COLUMNS.get(name, ())
+        columns = INDEX_COLUMNS[name]
         if columns is None:
             return frame
         # Read back rather than select: fresh, deduplicated strings instead of ones scattered among the whole

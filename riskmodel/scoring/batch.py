@@ -92,7 +92,8 @@ class _NameLookup:
 
     def __call__(self, numbers: pd.Index) -> pd.Series:
         rows = self._rows[self._index.get_indexer(numbers)]
-        return pd.Series(self._staged.take("companies", rows)["company_name"].to_numpy(), index=numbers)
+        names = self._staged.take("companies", rows, columns=["company_name"])["company_name"]
+        return pd.Series(names.to_numpy(), index=numbers)
 
 
 def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.DataFrame:

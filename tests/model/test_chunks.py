@@ -53,6 +53,9 @@ def test_features_on_a_staged_data_set_equal_the_full_build(world: Path, tmp_pat
         assert list(staged.dataset.tables[table].columns) == (list(frame.columns) if kept is None else list(kept))
         rows = np.arange(len(frame))[::7]
         pd.testing.assert_frame_equal(staged.take(table, rows), frame.iloc[rows], check_exact=True)
+        last = list(frame.columns[-1:])
+        pd.testing.assert_frame_equal(staged.take(table, rows, columns=last),
+                                      frame.iloc[rows][last].reset_index(drop=True), check_exact=True)
     for as_of in (dataset.extract_date, dataset.extract_date.replace(year=dataset.extract_date.year - 1)):
         full = features.build(dataset, as_of, "all")
         view = AsOf(staged.dataset, as_of)
