@@ -51,6 +51,7 @@ from scipy.sparse.csgraph import connected_components
 from features.catalogue import feature
 from features.pit import AsOf
 from features.register import _address_keys, _officer_table
+from features.text import is_missing, python_pattern, small_ascii
 
 __all__ = [
     "DISTANCE_NONE_WITHIN_REACH",
@@ -74,6 +75,7 @@ MAX_HOPS = 3
 #: Distance given when no labelled positive lies within :data:`MAX_HOPS` hops.
 DISTANCE_NONE_WITHIN_REACH = 4.0
 _NO_PSC = r"^(?:no[\s_-]?psc|none$|unknown$)"
+_NO_PSC_PY = python_pattern(_NO_PSC)
 
 _NETWORK_REF = ("Transcrime DATACROS (2018) network and ownership-link indicators; Savona & Riccardi (2018) "
                 "Mapping the risk of organised crime infiltration")
@@ -103,6 +105,16 @@ def _cliques(keys: np.ndarray, nodes: np.ndarray, n: int, max_size: int) -> tupl
     return node[first], node[first + 1 + offset]
 
 
+def _named_owners(owner_id: pd.Series) -> np.ndarray:
+    """Whether each owner id names someone (not blank, not a "no PSC" or "unknown" placeholder)."""
+    values = owner_id.tolist()
+    if small_ascii(values):  # one supplier's few owners: the same rule in Python (features.text)
+        return np.array([not is_missing(v) and bool(t := str(v).strip().lower()) and not _NO_PSC_PY.search(t)
+                         for v in values], dtype=bool)
+    owner = owner_id.astype("string[pyarrow]").str.strip().str.lower().fillna("")
+    return ((owner.str.len() > 0) & ~owner.str.contains(_NO_PSC, regex=True)).to_numpy(bool)
+
+
 def _build_graph(view: AsOf) -> _Graph:
     nodes = view.index
     n = len(nodes)
@@ -117,8 +129,7 @@ def _build_graph(view: AsOf) -> _Graph:
     owner_node = np.empty(0, np.int64)
     own = view.ownership if view.has("ownership") else pd.DataFrame()
     if not own.empty:
-        owner = own["owner_id"].astype("string[pyarrow]").str.strip().str.lower().fillna("")
-        named = ((owner.str.len() > 0) & ~owner.str.contains(_NO_PSC, regex=True)).to_numpy(bool)
+        named = _named_owners(own["owner_id"])
         active = own["ceased_on"].isna().to_numpy() & own["owner_kind"].ne("unknown").to_numpy() & named
         owner_node = nodes.get_indexer(pd.Index(own["company_number"][active])).astype(np.int64)
         owner_ids = own["owner_id"][active]

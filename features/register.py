@@ -54,6 +54,7 @@ import pandas as pd
 from features._filing import add_months, statutory_deadline
 from features.catalogue import empty_feature, feature
 from features.pit import AsOf
+from features.text import is_missing, python_pattern, small_ascii
 
 __all__ = [
     "DIRECTOR_ROLES",
@@ -212,10 +213,13 @@ def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd
     raw = list(zip(postcode.tolist(), address.tolist(), strict=True))
     found = {r: _OFFICE_PARTS[r] for r in raw if r in _OFFICE_PARTS}
     unknown = [r for r in dict.fromkeys(raw) if r not in found]
-    if unknown:
+    if unknown and small_ascii([v for r in unknown for v in r]):
+        computed = {r: (_postcode_ascii(r[0]), _address_ascii(r[1])) for r in unknown}
+    elif unknown:
         pcs, ads = _office_parts(pd.Series([r[0] for r in unknown], dtype=object),
                                  pd.Series([r[1] for r in unknown], dtype=object))
         computed = dict(zip(unknown, zip(pcs.tolist(), ads.tolist(), strict=True), strict=True))
+    if unknown:
         found.update(computed)
         if len(_OFFICE_PARTS) > 100_000:  # bounded; clearing only costs recomputation
             _OFFICE_PARTS.clear()
@@ -232,9 +236,26 @@ _OFFICE_PARTS: dict[tuple[object, object], tuple[object, object]] = {}
 
 
 def _office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd.Series]:
-    pc = postcode.astype("string[pyarrow]").str.upper().str.replace(r"\s+", "", regex=True)
-    ad = (address.astype("string[pyarrow]").str.lower().str.replace(r"[^0-9a-z]+", " ", regex=True).str.strip())
+    pc = postcode.astype("string[pyarrow]").str.upper().str.replace(_SPACES, "", regex=True)
+    ad = (address.astype("string[pyarrow]").str.lower().str.replace(_NOT_ALNUM, " ", regex=True).str.strip())
     return pc.where(pc.str.len() > 0), ad.where(ad.str.len() > 0)
+
+
+_SPACES = r"\s+"
+_NOT_ALNUM = r"[^0-9a-z]+"
+_SPACES_PY, _NOT_ALNUM_PY = python_pattern(_SPACES), python_pattern(_NOT_ALNUM)
+
+
+def _postcode_ascii(value: object) -> object:
+    """:func:`_office_parts`'s postcode rule on one ASCII value (features.text), missing as None."""
+    text = None if is_missing(value) else _SPACES_PY.sub("", str(value).upper())
+    return text or None
+
+
+def _address_ascii(value: object) -> object:
+    """:func:`_office_parts`'s address rule on one ASCII value, missing as None."""
+    text = None if is_missing(value) else _NOT_ALNUM_PY.sub(" ", str(value).lower()).strip()
+    return text or None
 
 
 def _sort_order(*keys: np.ndarray) -> np.ndarray:
