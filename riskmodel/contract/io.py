@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,8 @@ import pyarrow.parquet as pq
 
 from riskmodel.contract.spec import DType, TableSpec
 
-__all__ = ["RawTable", "read_dataset_json", "read_table_file", "table_files", "to_arrow_table", "to_csv_frame",
-           "write_table"]
+__all__ = ["BATCH_ROWS", "BatchReadError", "RawTable", "read_dataset_json", "read_table_batches", "read_table_file",
+           "table_files", "table_header", "to_arrow_table", "to_csv_frame", "write_table"]
 
 _SNIFF_BYTES = 64 * 1024
 #: Fallback encodings for files that are not UTF-8, most specific first (Windows-1252 is what UK registers use).
@@ -300,3 +301,176 @@ def read_dataset_json(root: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]
     except (OSError, ValueError) as exc:
         return {}, [_problem("table", "dataset.json", "unreadable-file", f"dataset.json is not valid JSON: {exc}")]
     return meta, []
+
+
+#: Rows per batch when a table is read in batches (:func:`read_table_batches`).
+BATCH_ROWS = 200_000
+#: Bytes of CSV parsed at a time (the granularity of batches).
+_BLOCK_BYTES = 1 << 20
+
+
+class BatchReadError(Exception):
+    """A table file stopped being readable part-way through (see :func:`read_table_batches`)."""
+
+    def __init__(self, problem: dict[str, Any], encoding_failed: bool = False) -> None:
+        super().__init__(problem["message"])
+        self.problem = problem
+        self.encoding_failed = encoding_failed
+
+
+def table_header(path: Path, table: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
+    """Column names of a table file, or None with the table-level problem that makes it unreadable.
+
+    The same checks as :func:`read_table_file` makes before reading rows (empty, binary, duplicate column names,
+    unreadable parquet); problems found later, while the rows are read in batches, raise :class:`BatchReadError`.
+    """
+    if path.suffix.lower() == ".parquet":
+        try:
+            names = list(pq.ParquetFile(path).schema_arrow.names)
+        except (pa.ArrowException, OSError) as exc:
+            msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
+            return None, [_problem("table", table, "unreadable-file", msg)]
+        return names, []
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError as exc:
+        return None, [_problem("table", table, "unreadable-file", f"{path.name} cannot be read: {exc}")]
+    if not head.strip():
+        return None, [_problem("table", table, "empty-file",
+                               f"{path.name} is empty: a table file needs at least a header row")]
+    if _looks_binary(head):
+        return None, [_problem("table", table, "not-text",
+                               f"{path.name} holds binary data, not CSV text (a renamed spreadsheet or archive?)")]
+    for encoding in ("utf-8", *_FALLBACK_ENCODINGS):
+        try:
+            names = _header(path, encoding)
+        except UnicodeDecodeError:
+            continue
+        break
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        msg = f"{path.name} has duplicate column names in its header: {', '.join(duplicated)}"
+        return None, [_problem("table", table, "duplicate-columns", msg)]
+    return names, []
+
+
+def read_table_batches(path: Path, table: str, columns: list[str] | None = None, encoding: str = "utf-8",
+                       batch_rows: int = BATCH_ROWS) -> Iterator[RawTable]:
+    """Read a table file in batches of about ``batch_rows`` rows, as :func:`read_table_file` reads it whole.
+
+    Each batch is indexed by the same 1-based data row numbers as the whole read. For CSV, a batch's ``ragged``
+    holds the records with the wrong number of fields since the previous batch (with their ``field-count``
+    problems); a last batch with no rows may carry the ragged records after the last good one.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.csv`` or ``.parquet`` file whose header :func:`table_header` accepted.
+    table : str
+        Table name, for problem reports.
+    columns : list of str, optional
+        Read only these columns (row numbers and ragged records are found all the same).
+    encoding : str
+        CSV text encoding.
+    batch_rows : int
+        Rows per batch.
+
+    Raises
+    ------
+    BatchReadError
+        When the rows stop being readable (``encoding_failed`` when they do not decode as ``encoding``).
+    """
+    if path.suffix.lower() == ".parquet":
+        yield from _parquet_batches(path, table, columns, batch_rows)
+    else:
+        yield from _csv_batches(path, table, columns, encoding, batch_rows)
+
+
+def _parquet_batches(path: Path, table: str, columns: list[str] | None, batch_rows: int) -> Iterator[RawTable]:
+    start = 1
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+            frame = batch.to_pandas(date_as_object=False)
+            frame.index = pd.RangeIndex(start, start + len(frame), name="source_row")
+            start += len(frame)
+            yield RawTable(frame)
+    except (pa.ArrowException, OSError) as exc:
+        msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
+        raise BatchReadError(_problem("table", table, "unreadable-file", msg)) from exc
+
+
+def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: str,
+                 batch_rows: int) -> Iterator[RawTable]:
+    bad: list[tuple[int, str]] = []
+
+    def _skip(row: Any) -> str:
+        bad.append((int(row.number) - 1, row.text))  # data row (the header is record 1); known single-threaded
+        return "skip"
+
+    try:
+        header = _header(path, encoding)
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False, block_size=_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skip),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, include_columns=columns or header,
+                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _csv_error(path, table, encoding, exc) from exc
+    good = 0  # good records read before the batch
+    covered = 0  # data rows (good and ragged) up to the end of the previous batch
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    while True:
+        try:
+            batch: pa.RecordBatch | None = reader.read_next_batch()
+        except StopIteration:
+            batch = None
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise _csv_error(path, table, encoding, exc) from exc
+        if batch is not None:
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows < batch_rows:
+                continue
+        arrow = pa.Table.from_batches(pending, schema=reader.schema)
+        pending, rows = [], 0
+        # Each good record's data row skips the ragged ones before it: the i-th ragged record (in order) has
+        # ragged[i] - 1 - i good records before it.
+        ragged_rows = np.sort(np.array([r for r, _ in bad], dtype=np.int64))
+        good_before = ragged_rows - 1 - np.arange(len(ragged_rows))
+        g = np.arange(good + 1, good + arrow.num_rows + 1, dtype=np.int64)
+        source = g + np.searchsorted(good_before, g - 1, side="right")
+        good += arrow.num_rows
+        # The last batch takes every ragged record left, including those after the last good one.
+        last = int(source[-1]) if batch is not None else np.iinfo(np.int64).max
+        mine = sorted((r, t) for r, t in bad if covered < r <= last)
+        if batch is None and not len(source) and not mine:
+            return
+        covered = last
+        ragged = pd.DataFrame({"source_row": [r for r, _ in mine], "text": [t for _, t in mine]})
+        problems = [_problem("row", table, "field-count",
+                             f"record has the wrong number of fields for the {len(header)}-column header",
+                             row=r, value=t[:200]) for r, t in mine]
+        for i, name in enumerate(arrow.column_names):
+            # White-space-only cells are missing values (as read_table_file).
+            column = arrow.column(i)
+            blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+            if pc.any(blank).as_py():
+                arrow = arrow.set_column(i, name, pc.if_else(blank, pa.scalar(None, pa.string()), column))
+        frame = arrow.to_pandas()
+        frame.index = pd.Index(source, name="source_row")
+        yield RawTable(frame, problems, ragged, encoding, text=True)
+        if batch is None:
+            return
+
+
+def _csv_error(path: Path, table: str, encoding: str, exc: Exception) -> BatchReadError:
+    text = str(exc)
+    if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "utf-8" in text:
+        return BatchReadError(_problem("table", table, "unknown-encoding", f"{path.name}: not {encoding} text"),
+                              encoding_failed=True)
+    msg = f"{path.name} cannot be parsed as CSV: {text.splitlines()[0] if text else type(exc).__name__}"
+    return BatchReadError(_problem("table", table, "unparseable-csv", msg))

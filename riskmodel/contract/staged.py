@@ -1,11 +1,12 @@
 """A validated data set staged on disk: every table's valid rows in an Arrow IPC file, a few columns in memory.
 
-A batch job over a large data set cannot hold every table at once. :func:`stage_dataset` validates the tables one
-at a time (exactly as :func:`~riskmodel.contract.load_dataset` does), writes each table's valid rows to
-``FOLDER/TABLE.arrow`` and keeps in memory only :data:`INDEX_COLUMNS`: the keys and dates from which the scoring
-neighbourhood (:class:`riskmodel.scoring.neighbourhood.Neighbourhood`) builds its indexes and the business graph.
-Full rows are then read back by position (:meth:`StagedDataset.take`) from the memory-mapped files, a chunk of
-businesses at a time; the files are read through the page cache, which the system can reclaim.
+A batch job over a large data set cannot hold every table at once. :func:`stage_dataset` validates each table in
+batches (:mod:`riskmodel.contract.stream`: the same rows, quarantine and problems as
+:func:`~riskmodel.contract.load_dataset`), writes its valid rows batch by batch to ``FOLDER/TABLE.arrow`` and keeps
+in memory only :data:`INDEX_COLUMNS`: the keys and dates from which the scoring neighbourhood
+(:class:`riskmodel.scoring.neighbourhood.Neighbourhood`) builds its indexes and the business graph. Full rows are
+then read back by position (:meth:`StagedDataset.take`) from the memory-mapped files, a chunk of businesses at a
+time; the files are read through the page cache, which the system can reclaim.
 
 Row positions are the same in memory and on disk, and a row read back equals the loaded row exactly (same dtypes,
 same index of source rows).
@@ -14,6 +15,7 @@ same index of source rows).
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,13 +96,25 @@ class StagedDataset:
         return file.take(pa.array(np.asarray(positions, np.int64))).to_pandas()
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
-    schema = pa.Schema.from_pandas(frame, preserve_index=True)
+def _write(batches: Iterator[pd.DataFrame], path: Path) -> None:
+    """Write valid rows, batch by batch, to an Arrow IPC file (the source-row index kept as a column)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, schema) as writer:
-        for start in range(0, max(len(frame), 1), _WRITE_ROWS):
-            piece = pa.Table.from_pandas(frame.iloc[start:start + _WRITE_ROWS], schema=schema, preserve_index=True)
-            writer.write_table(piece.replace_schema_metadata(schema.metadata))
+    writer = None
+    schema = None
+    with pa.OSFile(str(tmp), "wb") as sink:
+        for frame in batches:
+            if schema is None:
+                first = pa.Schema.from_pandas(frame, preserve_index=True)
+                # A text column with no value in the first batch would be typed null; later batches hold text.
+                schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in first],
+                                   metadata=first.metadata)
+                writer = ipc.new_file(sink, schema)
+            assert writer is not None
+            for start in range(0, len(frame), _WRITE_ROWS):
+                piece = pa.Table.from_pandas(frame.iloc[start:start + _WRITE_ROWS], schema=schema, preserve_index=True)
+                writer.write_table(piece.replace_schema_metadata(schema.metadata))
+        if writer is not None:
+            writer.close()
     tmp.replace(path)
 
 
@@ -128,23 +142,21 @@ def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
 
-    def keep(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-        # Validation leaves reference cycles holding a table's worth of memory (about as much again as the kept
-        # columns at 100,000 businesses): collect them before the next table is read.
-        gc.collect()
+    def sink(name: str, batches: Iterator[pd.DataFrame]) -> pd.DataFrame:
         path = folder / f"{name}.arrow"
-        _write(frame, path)
+        _write(batches, path)
+        # Validation leaves reference cycles holding a batch's worth of memory: collect them before the next table.
+        gc.collect()
         columns = INDEX_COLUMNS[name]
-        if columns is None:
-            return frame
-        # Read back rather than select: fresh, deduplicated strings instead of ones scattered among the whole
-        # table's, so the memory of the validated table can go back to the system.
         with pa.memory_map(str(path)) as source:
-            index = [n for n in frame.index.names if n is not None]  # the source rows, kept as the index
-            kept = ipc.open_file(source).read_all().select([*columns, *index]).to_pandas()
+            table = ipc.open_file(source).read_all()
+            # The source rows, kept as the index (a named index; an unnamed one is a RangeIndex of no meaning).
+            index = [c for c in table.schema.pandas_metadata.get("index_columns", [])
+                     if isinstance(c, str) and not c.startswith("__index_level_")]
+            kept = (table if columns is None else table.select([*columns, *index])).to_pandas()
         pa.default_memory_pool().release_unused()
         return kept
 
-    dataset = load_dataset(root, tables, keep=keep)
+    dataset = load_dataset(root, tables, sink=sink)
     gc.collect()
     return StagedDataset(dataset, folder)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -84,6 +85,8 @@ class TableResult:
         Data rows in the file (ragged CSV records included).
     rejected : bool
         The whole table is unusable.
+    kept_rows : int, optional
+        Rows that passed, when they were handed on batch by batch instead (``valid`` is then empty).
     """
 
     table: str
@@ -92,11 +95,12 @@ class TableResult:
     problems: pd.DataFrame
     rows_read: int
     rejected: bool = False
+    kept_rows: int | None = None
 
     @property
     def rows_kept(self) -> int:
-        """Rows that passed."""
-        return len(self.valid)
+        """Rows that passed (``kept_rows`` when the rows were streamed out rather than held in ``valid``)."""
+        return len(self.valid) if self.kept_rows is None else self.kept_rows
 
     @property
     def rows_quarantined(self) -> int:
@@ -732,10 +736,11 @@ def _extract_date(meta: dict[str, Any]) -> tuple[dt.date | None, list[dict[str, 
 
 
 #: What :func:`validate_dataset` does with each table's valid rows: the frame it returns is what the data set holds.
-Keep = Callable[[str, pd.DataFrame], pd.DataFrame]
+#: Takes a table's name and its valid rows in batches (file order) and returns what the data set holds of it.
+Sink = Callable[[str, Iterator[pd.DataFrame]], pd.DataFrame]
 
 
-def validate_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Keep | None = None) -> Dataset:
+def validate_dataset(root: str | Path, tables: list[str] | None = None, *, sink: Sink | None = None) -> Dataset:
     """Read and validate every contract table in a folder; never raises for bad data.
 
     Parameters
@@ -744,10 +749,11 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None, *, keep:
         Folder holding ``TABLE.csv`` or ``TABLE.parquet`` files and optionally ``dataset.json``.
     tables : list of str, optional
         Restrict to these tables (default: all contract tables).
-    keep : callable, optional
-        Called with each table's name and valid rows as soon as the table is validated; the data set holds what it
-        returns instead (a staged data set writes the rows out and keeps a few columns, so only one table is ever
-        held whole). The extract date, when taken from the data, is still found on every column.
+    sink : callable, optional
+        Validate each table in batches (:class:`~riskmodel.contract.stream.StreamedTable`: the same rows,
+        quarantine and problems) and hand its valid rows to ``sink(name, batches)``; the data set holds what it
+        returns (a staged data set writes the rows out and keeps a few columns, so no table is ever held whole).
+        The extract date, when taken from the data, is still found on every row.
 
     Returns
     -------
@@ -795,15 +801,21 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None, *, keep:
             summary.append(_summary_row(name, paths[0], None, "rejected"))
             continue
         log.debug("validating %s", paths[0])
-        result = validate_table(spec, read_table_file(paths[0], name), extract_date)
+        if sink is None:
+            result = validate_table(spec, read_table_file(paths[0], name), extract_date)
+            if not result.rejected:
+                latest = _latest_event_date({name: result.valid}, latest)
+                kept[name] = result.valid
+        else:
+            result, held, latest = _stream(spec, paths[0], extract_date, sink, latest)
+            if held is not None:
+                kept[name] = held
         parts.append(result.problems)
         summary.append(_summary_row(name, paths[0], result, "rejected" if result.rejected else (
             "quarantined rows" if result.rows_quarantined else "ok")))
         if not result.rejected:
-            latest = _latest_event_date({name: result.valid}, latest)
-            kept[name] = result.valid if keep is None else keep(name, result.valid)
             quarantine[name] = result.quarantine
-        del result  # one table's rows at a time when ``keep`` lets them go
+        del result
     for name, paths in found.items():
         if name not in TABLES:
             parts.append(_problems([{"level": "warning", "table": name, "row": None, "column": None, "value": None,
@@ -815,6 +827,30 @@ def validate_dataset(root: str | Path, tables: list[str] | None = None, *, keep:
         extract_date = latest.date() if latest is not None else None
     return Dataset(root, kept, quarantine, problems, pd.DataFrame(summary), extract_date,
                    meta.get("source") if isinstance(meta.get("source"), str) else None, meta)
+
+
+def _stream(spec: TableSpec, path: Path, extract_date: dt.date | None, sink: Sink,
+            latest: pd.Timestamp | None) -> tuple[TableResult, pd.DataFrame | None, pd.Timestamp | None]:
+    """Validate one table in batches into ``sink``: its result, what the sink kept, the latest event date."""
+    from riskmodel.contract.stream import StreamedTable  # the streamed validator builds on this module
+
+    streamed = StreamedTable(spec, path, extract_date)
+    found = [latest]
+
+    def batches() -> Iterator[pd.DataFrame]:
+        for batch in streamed.batches():
+            found[0] = _latest_event_date({spec.name: batch}, found[0])
+            yield batch
+
+    source = batches()
+    first = next(source, None)
+    result = streamed.result
+    if result is not None and result.rejected:
+        return result, None, latest
+    held = sink(spec.name, itertools.chain([] if first is None else [first], source))
+    result = streamed.result
+    assert result is not None, "the sink must read every batch"
+    return result, held, found[0]
 
 
 def _summary_row(name: str, path: Path | None, result: TableResult | None, status: str) -> dict[str, Any]:
@@ -839,7 +875,7 @@ def _latest_event_date(tables: dict[str, pd.DataFrame], latest: pd.Timestamp | N
     return latest
 
 
-def load_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Keep | None = None) -> Dataset:
+def load_dataset(root: str | Path, tables: list[str] | None = None, *, sink: Sink | None = None) -> Dataset:
     """Read a data set for use: like :func:`validate_dataset`, but table-level problems raise.
 
     Parameters
@@ -848,8 +884,8 @@ def load_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Kee
         Data set folder.
     tables : list of str, optional
         Restrict to these tables.
-    keep : callable, optional
-        What to hold of each table's valid rows (see :func:`validate_dataset`).
+    sink : callable, optional
+        Validate in batches and hold what ``sink`` keeps of each table (see :func:`validate_dataset`).
 
     Returns
     -------
@@ -861,5 +897,5 @@ def load_dataset(root: str | Path, tables: list[str] | None = None, *, keep: Kee
     DataContractError
         If any table is missing, unreadable or lacks a contract column (all such problems in one error).
     """
-    return validate_dataset(root, tables, keep=keep).raise_for_rejected()
+    return validate_dataset(root, tables, sink=sink).raise_for_rejected()
 
