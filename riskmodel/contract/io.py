@@ -192,13 +192,7 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         # Record numbers are only known to the single-threaded reader; pay for it only when a record is ragged.
         bad.clear()
         arrow = _read(threads=False)
-    # White-space-only cells are missing values; nulling them in arrow is far cheaper than in pandas.
-    for i, name in enumerate(arrow.column_names):
-        column = arrow.column(i)
-        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
-        if pc.any(blank).as_py():
-            arrow = arrow.set_column(i, name, pc.if_else(blank, pa.scalar(None, pa.string()), column))
-    frame = arrow.to_pandas()
+    frame = _blank_to_null(arrow).to_pandas()
     # pyarrow numbers records from 1 with the header as record 1, so data row = record - 1.
     ragged = pd.DataFrame(
         {"source_row": [int(n) - 1 for n, _ in bad if n is not None], "text": [t for n, t in bad if n is not None]}
@@ -210,6 +204,16 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     else:
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
     return frame, ragged
+
+
+def _blank_to_null(arrow: pa.Table) -> pa.Table:
+    """White-space-only cells as missing values (nulling them in arrow is far cheaper than in pandas)."""
+    for i, name in enumerate(arrow.column_names):
+        column = arrow.column(i)
+        blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
+        if pc.any(blank).as_py():
+            arrow = arrow.set_column(i, name, pc.if_else(blank, pa.scalar(None, pa.string()), column))
+    return arrow
 
 
 def _header(path: Path, encoding: str) -> list[str]:
@@ -454,13 +458,7 @@ def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: st
         problems = [_problem("row", table, "field-count",
                              f"record has the wrong number of fields for the {len(header)}-column header",
                              row=r, value=t[:200]) for r, t in mine]
-        for i, name in enumerate(arrow.column_names):
-            # White-space-only cells are missing values (as read_table_file).
-            column = arrow.column(i)
-            blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(column)), 0)
-            if pc.any(blank).as_py():
-                arrow = arrow.set_column(i, name, pc.if_else(blank, pa.scalar(None, pa.string()), column))
-        frame = arrow.to_pandas()
+        frame = _blank_to_null(arrow).to_pandas()
         frame.index = pd.Index(source, name="source_row")
         yield RawTable(frame, problems, ragged, encoding, text=True)
         if batch is None:
