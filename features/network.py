@@ -51,7 +51,7 @@ from scipy.sparse.csgraph import connected_components
 from features.catalogue import feature
 from features.pit import AsOf
 from features.register import _address_keys, _officer_table
-from features.text import is_missing, python_pattern, small_ascii
+from features.text import few_ascii, is_missing, python_pattern
 
 __all__ = [
     "DISTANCE_NONE_WITHIN_REACH",
@@ -107,8 +107,7 @@ def _cliques(keys: np.ndarray, nodes: np.ndarray, n: int, max_size: int) -> tupl
 
 def _named_owners(owner_id: pd.Series) -> np.ndarray:
     """Whether each owner id names someone (not blank, not a "no PSC" or "unknown" placeholder)."""
-    values = owner_id.tolist()
-    if small_ascii(values):  # one supplier's few owners: the same rule in Python (features.text)
+    if (values := few_ascii(owner_id)) is not None:  # one supplier's few owners: the rule in Python (features.text)
         return np.array([not is_missing(v) and bool(t := str(v).strip().lower()) and not _NO_PSC_PY.search(t)
                          for v in values], dtype=bool)
     owner = owner_id.astype("string[pyarrow]").str.strip().str.lower().fillna("")

@@ -54,7 +54,7 @@ import pandas as pd
 from features._filing import add_months, statutory_deadline
 from features.catalogue import empty_feature, feature
 from features.pit import AsOf
-from features.text import is_missing, python_pattern, small_ascii
+from features.text import few_ascii, is_missing, python_pattern
 
 __all__ = [
     "DIRECTOR_ROLES",
@@ -213,7 +213,7 @@ def office_parts(postcode: pd.Series, address: pd.Series) -> tuple[pd.Series, pd
     raw = list(zip(postcode.tolist(), address.tolist(), strict=True))
     found = {r: _OFFICE_PARTS[r] for r in raw if r in _OFFICE_PARTS}
     unknown = [r for r in dict.fromkeys(raw) if r not in found]
-    if unknown and small_ascii([v for r in unknown for v in r]):
+    if unknown and few_ascii([v for r in unknown for v in r]) is not None:
         computed = {r: (_postcode_ascii(r[0]), _address_ascii(r[1])) for r in unknown}
     elif unknown:
         pcs, ads = _office_parts(pd.Series([r[0] for r in unknown], dtype=object),

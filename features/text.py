@@ -15,8 +15,9 @@ import re
 from collections.abc import Collection
 
 import pandas as pd
+import pyarrow as pa
 
-__all__ = ["SMALL", "is_missing", "python_pattern", "small_ascii"]
+__all__ = ["SMALL", "few_ascii", "is_missing", "python_pattern"]
 
 #: Values up to which a rule runs in Python (above it, Arrow's per-value speed wins).
 SMALL = 64
@@ -60,11 +61,17 @@ def python_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def small_ascii(values: Collection[object]) -> bool:
-    """Whether ``values`` are few and every one is missing or an ASCII string (the Python rules then apply)."""
+def few_ascii(values: pd.Series | pa.Array | Collection[object]) -> list[object] | None:
+    """Return ``values`` as a list when they are few and each is missing or an ASCII string, else None.
+
+    The Python rules apply to such a list. The length is checked before any conversion, so a whole table's column
+    costs nothing here.
+    """
     if len(values) > SMALL:
-        return False
-    return all((isinstance(v, str) and v.isascii()) or is_missing(v) for v in values)
+        return None
+    listed = values.to_pylist() if isinstance(values, pa.Array) else (
+        values.tolist() if isinstance(values, pd.Series) else list(values))
+    return listed if all((isinstance(v, str) and v.isascii()) or is_missing(v) for v in listed) else None
 
 
 def is_missing(value: object) -> bool:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
@@ -54,7 +54,7 @@ from rapidfuzz import fuzz, process
 from features.catalogue import empty_feature, feature
 from features.jurisdictions import to_iso2
 from features.pit import AsOf
-from features.text import python_pattern, small_ascii
+from features.text import few_ascii, python_pattern
 
 __all__ = [
     "THRESHOLD",
@@ -124,14 +124,14 @@ def _blank_to_null(text: pa.Array) -> pa.Array:
 
 
 def _normalise_person(text: pa.Array) -> pa.Array:
-    if small_ascii(values := text.to_pylist()):
-        return pa.array([_normalise_person_ascii(v) for v in values], pa.string())
+    if (values := few_ascii(text)) is not None:
+        return pa.array([_normalise_person_ascii(cast(str | None, v)) for v in values], pa.string())
     return _normalise_person_arrow(text)
 
 
 def _normalise_company(text: pa.Array) -> pa.Array:
-    if small_ascii(values := text.to_pylist()):
-        return pa.array([_normalise_company_ascii(v) for v in values], pa.string())
+    if (values := few_ascii(text)) is not None:
+        return pa.array([_normalise_company_ascii(cast(str | None, v)) for v in values], pa.string())
     return _normalise_company_arrow(text)
 
 

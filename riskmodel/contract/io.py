@@ -105,8 +105,7 @@ def _read_parquet(path: Path, table: str) -> RawTable:
     try:
         arrow = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
-        return RawTable(None, [_problem("table", table, "unreadable-file", msg)])
+        return RawTable(None, [_unreadable_parquet(path, table, exc)])
     # Each column's Arrow memory is let go as soon as it is converted: a table is not held twice at once.
     frame = arrow.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
     del arrow
@@ -123,18 +122,44 @@ def _looks_binary(head: bytes) -> bool:
     return len(head) > 0 and controls / len(head) > 0.05
 
 
-def _read_csv(path: Path, table: str) -> RawTable:
+def _sniff_csv(path: Path, table: str) -> dict[str, Any] | None:
+    """Return the table-level problem that stops a CSV file being read at all (unreadable, empty, binary), if any."""
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as exc:
-        return RawTable(None, [_problem("table", table, "unreadable-file", f"{path.name} cannot be read: {exc}")])
+        return _problem("table", table, "unreadable-file", f"{path.name} cannot be read: {exc}")
     if not head.strip():
-        msg = f"{path.name} is empty: a table file needs at least a header row"
-        return RawTable(None, [_problem("table", table, "empty-file", msg)])
+        return _problem("table", table, "empty-file", f"{path.name} is empty: a table file needs at least a header row")
     if _looks_binary(head):
         msg = f"{path.name} holds binary data, not CSV text (a renamed spreadsheet or archive?)"
-        return RawTable(None, [_problem("table", table, "not-text", msg)])
+        return _problem("table", table, "not-text", msg)
+    return None
+
+
+def _duplicate_columns(path: Path, table: str, names: list[str]) -> dict[str, Any] | None:
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if not duplicated:
+        return None
+    msg = f"{path.name} has duplicate column names in its header: {', '.join(duplicated)}"
+    return _problem("table", table, "duplicate-columns", msg)
+
+
+def _unreadable_parquet(path: Path, table: str, exc: Exception) -> dict[str, Any]:
+    msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
+    return _problem("table", table, "unreadable-file", msg)
+
+
+def _text_columns(header: list[str], columns: list[str] | None = None) -> pacsv.ConvertOptions:
+    """Every column read as text, empty cells as missing (``columns``: only these)."""
+    return pacsv.ConvertOptions(column_types={name: pa.string() for name in header}, include_columns=columns or header,
+                                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True)
+
+
+def _read_csv(path: Path, table: str) -> RawTable:
+    unreadable = _sniff_csv(path, table)
+    if unreadable is not None:
+        return RawTable(None, [unreadable])
 
     problems: list[dict[str, Any]] = []
     for encoding in ("utf-8", *_FALLBACK_ENCODINGS):
@@ -155,10 +180,9 @@ def _read_csv(path: Path, table: str) -> RawTable:
     if encoding != "utf-8":
         problems.append(_problem("warning", table, "encoding",
                                  f"{path.name} is not UTF-8; it was read as {encoding} (save it as UTF-8 to be sure)"))
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    if duplicated:
-        msg = f"{path.name} has duplicate column names in its header: {', '.join(duplicated)}"
-        return RawTable(None, [*problems, _problem("table", table, "duplicate-columns", msg)])
+    duplicated = _duplicate_columns(path, table, list(frame.columns))
+    if duplicated is not None:
+        return RawTable(None, [*problems, duplicated])
     for row, text in zip(ragged["source_row"], ragged["text"], strict=True):
         msg = f"record has the wrong number of fields for the {len(frame.columns)}-column header"
         problems.append(_problem("row", table, "field-count", msg, row=int(row), value=text[:200]))
@@ -179,12 +203,7 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skip),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
+            convert_options=_text_columns(header),
         )
 
     arrow = _read(threads=True)
@@ -332,31 +351,19 @@ def table_header(path: Path, table: str) -> tuple[list[str] | None, list[dict[st
         try:
             names = list(pq.ParquetFile(path).schema_arrow.names)
         except (pa.ArrowException, OSError) as exc:
-            msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
-            return None, [_problem("table", table, "unreadable-file", msg)]
+            return None, [_unreadable_parquet(path, table, exc)]
         return names, []
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(_SNIFF_BYTES)
-    except OSError as exc:
-        return None, [_problem("table", table, "unreadable-file", f"{path.name} cannot be read: {exc}")]
-    if not head.strip():
-        return None, [_problem("table", table, "empty-file",
-                               f"{path.name} is empty: a table file needs at least a header row")]
-    if _looks_binary(head):
-        return None, [_problem("table", table, "not-text",
-                               f"{path.name} holds binary data, not CSV text (a renamed spreadsheet or archive?)")]
+    unreadable = _sniff_csv(path, table)
+    if unreadable is not None:
+        return None, [unreadable]
     for encoding in ("utf-8", *_FALLBACK_ENCODINGS):
         try:
             names = _header(path, encoding)
         except UnicodeDecodeError:
             continue
         break
-    duplicated = sorted({c for c in names if names.count(c) > 1})
-    if duplicated:
-        msg = f"{path.name} has duplicate column names in its header: {', '.join(duplicated)}"
-        return None, [_problem("table", table, "duplicate-columns", msg)]
-    return names, []
+    duplicated = _duplicate_columns(path, table, names)
+    return (None, [duplicated]) if duplicated is not None else (names, [])
 
 
 def read_table_batches(path: Path, table: str, columns: list[str] | None = None, encoding: str = "utf-8",
@@ -400,8 +407,7 @@ def _parquet_batches(path: Path, table: str, columns: list[str] | None, batch_ro
             start += len(frame)
             yield RawTable(frame)
     except (pa.ArrowException, OSError) as exc:
-        msg = f"{path.name} is not a readable parquet file (truncated or corrupt?): {exc}"
-        raise BatchReadError(_problem("table", table, "unreadable-file", msg)) from exc
+        raise BatchReadError(_unreadable_parquet(path, table, exc)) from exc
 
 
 def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: str,
@@ -418,9 +424,7 @@ def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: st
             path,
             read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False, block_size=_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skip),
-            convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, include_columns=columns or header,
-                null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True))
+            convert_options=_text_columns(header, columns))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _csv_error(path, table, encoding, exc) from exc
     good = 0  # good records read before the batch

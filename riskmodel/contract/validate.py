@@ -735,8 +735,7 @@ def _extract_date(meta: dict[str, Any]) -> tuple[dt.date | None, list[dict[str, 
                        "message": f"extract_date {value!r} is not a date as YYYY-MM-DD"}]
 
 
-#: What :func:`validate_dataset` does with each table's valid rows: the frame it returns is what the data set holds.
-#: Takes a table's name and its valid rows in batches (file order) and returns what the data set holds of it.
+#: Takes a table's name and its valid rows in batches (file order); returns what the data set holds of the table.
 Sink = Callable[[str, Iterator[pd.DataFrame]], pd.DataFrame]
 
 

@@ -191,7 +191,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
     (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this one
 
-    # The tables are validated one at a time and staged on disk; memory holds their key columns, the neighbourhood
+    # The tables are validated in batches and staged on disk; memory holds their key columns, the neighbourhood
     # indexes and one chunk of businesses at a time.
     staged = stage_dataset(data_dir, partial / "staged")
     dataset = staged.dataset
