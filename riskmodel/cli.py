@@ -482,6 +482,45 @@ def export_command(
     console.print(f"exported to {folder} (model.txt, metadata.json, checksums.sha256)")
 
 
+@app.command("import")
+def import_command(
+    format_name: Annotated[str, typer.Argument(metavar="FORMAT", help=(
+        "Source format: ocds, bods, ch-companies, ch-accounts, licence-register or watchlist."))],
+    sources: Annotated[list[Path], typer.Argument(
+        exists=True, file_okay=True, dir_okay=False, readable=True, metavar="SOURCE...", help="Source files.")],
+    out: Annotated[Path, typer.Option(help="Data set folder to write the contract tables into.")],
+    mapping: Annotated[str | None, typer.Option(
+        help="licence-register: a column mapping (TOML file) or a built-in one (gambling-commission).")] = None,
+    extract_date: Annotated[str | None, typer.Option(
+        help="Date the sources were extracted, YYYY-MM-DD (written to dataset.json; never guessed).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tables already in --out.")] = False,
+) -> None:
+    """Import public-format files (OCDS, BODS, Companies House, registers, lists) into contract tables."""
+    from riskmodel.importers import import_sources
+
+    options = {"mapping": mapping} if mapping is not None else {}
+    result = import_sources(format_name, list(sources), out, options, overwrite=overwrite,
+                            extract_date=_parse_date("--extract-date", extract_date))
+    manifest = result.manifest
+    grid = Table(title=f"riskmodel import {format_name} -> {out}", title_justify="left")
+    for column in ("source", "records in", "mapped", "quarantined"):
+        grid.add_column(column, justify="left" if column == "source" else "right")
+    for name, counts in manifest["sources"].items():
+        grid.add_row(name, *(f"{counts.get(k, 0):,}" for k in ("records_in", "records_mapped", "records_quarantined")))
+    console.print(grid)
+    tables = Table(title="Tables", title_justify="left")
+    for column in ("table", "rows mapped", "written", "quarantined"):
+        tables.add_column(column, justify="left" if column == "table" else "right")
+    for name, counts in manifest["tables"].items():
+        tables.add_row(name, *(f"{counts[k]:,}" for k in ("rows_mapped", "rows_written", "rows_quarantined")))
+    console.print(tables)
+    for reason in manifest["top_reasons"][:5]:
+        console.print(f"  {reason['count']:,} x {reason['reason']}")
+    for warning in manifest["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"Quarantine and manifest: {out / 'imports' / format_name}")
+
+
 def _frame_table(title: str, frame: pd.DataFrame) -> Table:
     grid = Table(title=title, title_justify="left")
     shown = frame.reset_index() if not isinstance(frame.index, pd.RangeIndex) else frame
