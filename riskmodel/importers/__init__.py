@@ -37,17 +37,6 @@ class Format:
 
 #: Every format ``riskmodel import`` reads.
 FORMATS: dict[str, Format] = {f.name: f for f in (
-    Format("ocds", ("contracts",), "riskmodel.importers.ocds:read",
-           "Open Contracting Data Standard releases, release packages or records (JSON or JSON lines)"),
-    Format("bods", ("ownership", "companies"), "riskmodel.importers.bods:read",
-           "Beneficial Ownership Data Standard statements (JSON or JSON lines)"),
-    Format("ch-companies", ("companies",), "riskmodel.importers.companies_house:read_companies",
-           "Companies House company profiles (bulk CSV or the project's metadata CSV)"),
-    Format("ch-accounts", ("accounts",), "riskmodel.importers.companies_house:read_accounts",
-           "Companies House accounts data extracted from iXBRL (CSV)"),
-    Format("licence-register", ("licences",), "riskmodel.importers.licences:read",
-           "a licence register CSV with a column mapping (--mapping FILE.toml, or the built-in "
-           "gambling-commission mapping)"),
     Format("watchlist", ("watchlist",), "riskmodel.importers.watchlist:read",
            "debarment and sanctions lists: World Bank, IDB, EBRD, OpenSanctions targets.simple CSV"),
 )}
