@@ -37,6 +37,11 @@ class Format:
 
 #: Every format ``riskmodel import`` reads.
 FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("ocds", ("contracts",), "riskmodel.importers.ocds:read",
+           "Open Contracting Data Standard releases, release packages or records (JSON or JSON lines)"),
+    Format("licence-register", ("licences",), "riskmodel.importers.licences:read",
+           "a licence register CSV with a column mapping (--mapping FILE.toml, or the built-in "
+           "gambling-commission mapping)"),
     Format("watchlist", ("watchlist",), "riskmodel.importers.watchlist:read",
            "debarment and sanctions lists: World Bank, IDB, EBRD, OpenSanctions targets.simple CSV"),
 )}

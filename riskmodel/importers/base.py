@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import json
 import math
 import re
@@ -103,10 +104,18 @@ class ImportResult:
 
 def text_encoding(path: Path) -> str:
     """Return the first of :data:`ENCODINGS` that decodes the whole file (read in blocks; latin-1 always does)."""
+    stat = path.stat()
+    return _encoding(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _encoding(path: str, size: int, mtime_ns: int) -> str:
+    # Cached by size and time: a reader looks at a file's header and then its rows, and each pass would decode the
+    # whole file again to choose the encoding.
     for encoding in ENCODINGS[:-1]:
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            with path.open("rb") as handle:
+            with open(path, "rb") as handle:
                 while block := handle.read(1 << 20):
                     decoder.decode(block)
                 decoder.decode(b"", final=True)
@@ -371,7 +380,8 @@ def run_import(format_name: str, reader: Reader, sources: list[Path], out: Path,
             counts["records_in"] += 1
             if not record.rows:
                 counts["records_quarantined"] += 1
-                reasons[_reason_kind(record.reason or "")] += 1
+                for part in (record.reason or "").split(" | "):
+                    reasons[_reason_kind(part)] += 1
                 unmapped.append({"source": record.source, "record": record.locator, "table": "", "stage": "map",
                                  "reasons": record.reason or ""})
                 continue
