@@ -39,6 +39,8 @@ class Format:
 FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("ocds", ("contracts",), "riskmodel.importers.ocds:read",
            "Open Contracting Data Standard releases, release packages or records (JSON or JSON lines)"),
+    Format("bods", ("ownership",), "riskmodel.importers.bods:read",
+           "Beneficial Ownership Data Standard 0.2 statements (JSON or JSON lines)"),
     Format("licence-register", ("licences",), "riskmodel.importers.licences:read",
            "a licence register CSV with a column mapping (--mapping FILE.toml, or the built-in "
            "gambling-commission mapping)"),
