@@ -41,6 +41,10 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            "Open Contracting Data Standard releases, release packages or records (JSON or JSON lines)"),
     Format("bods", ("ownership",), "riskmodel.importers.bods:read",
            "Beneficial Ownership Data Standard 0.2 statements (JSON or JSON lines)"),
+    Format("ch-companies", ("companies",), "riskmodel.importers.companies_house:read_companies",
+           "Companies House company profiles (bulk CSV or the profile fields as CSV)"),
+    Format("ch-accounts", ("accounts",), "riskmodel.importers.companies_house:read_accounts",
+           "Companies House accounts data extracted from iXBRL (CSV)"),
     Format("licence-register", ("licences",), "riskmodel.importers.licences:read",
            "a licence register CSV with a column mapping (--mapping FILE.toml, or the built-in "
            "gambling-commission mapping)"),
