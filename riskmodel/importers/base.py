@@ -131,6 +131,14 @@ def open_text(path: Path) -> tuple[IO[str], str]:
     return path.open(encoding=encoding, newline=""), encoding
 
 
+def _open_noted(path: Path, warnings: list[str] | None) -> IO[str]:
+    """Open a text source (:func:`open_text`), noting in ``warnings`` an encoding other than UTF-8."""
+    handle, encoding = open_text(path)
+    if encoding != "utf-8-sig" and warnings is not None:
+        warnings.append(f"{path.name} is not UTF-8; it was read as {encoding}")
+    return handle
+
+
 def csv_header(path: Path) -> list[str]:
     """Return the header row of a CSV source, names stripped (empty for an empty file)."""
     handle, _ = open_text(path)
@@ -144,9 +152,7 @@ def csv_rows(path: Path, warnings: list[str] | None = None) -> Iterator[tuple[st
     ``row`` maps header names (stripped) to stripped text, blank cells left out; a row with more or fewer fields
     than the header gives ``row=None`` and the problem. Encodings other than UTF-8 are noted in ``warnings``.
     """
-    handle, encoding = open_text(path)
-    if encoding != "utf-8-sig" and warnings is not None:
-        warnings.append(f"{path.name} is not UTF-8; it was read as {encoding}")
+    handle = _open_noted(path, warnings)
     with handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -163,15 +169,15 @@ def csv_rows(path: Path, warnings: list[str] | None = None) -> Iterator[tuple[st
             yield locator, {n: v.strip() for n, v in zip(names, values, strict=True) if v.strip()}, None
 
 
-def json_records(path: Path) -> Iterator[tuple[str, Any, str | None]]:
+def json_records(path: Path, warnings: list[str] | None = None) -> Iterator[tuple[str, Any, str | None]]:
     """Yield ``(locator, value, problem)`` for each JSON document of a source.
 
-    A ``.jsonl``/``.ndjson`` file, or any file whose first non-blank character is not ``[`` or ``{`` followed by a
-    whole document, is read as JSON lines, one document per line (streamed). Otherwise the file is one document: a
-    list yields its items, anything else itself. A line or file that is not valid JSON gives ``value=None`` and the
-    parser's message.
+    A ``.jsonl``/``.ndjson`` file is read as JSON lines, one document per line (streamed). Any other file is read
+    as one document (a list yields its items, anything else itself), or as JSON lines when it is not one document
+    but its lines are. A line or file that is not valid JSON gives ``value=None`` and the parser's message.
+    Encodings other than UTF-8 are noted in ``warnings``.
     """
-    handle, _ = open_text(path)
+    handle = _open_noted(path, warnings)
     with handle:
         if path.suffix.lower() in (".jsonl", ".ndjson"):
             yield from _json_lines(handle)
@@ -415,8 +421,7 @@ def run_import(format_name: str, reader: Reader, sources: list[Path], out: Path,
         assert result is not None
         if writer is not None:
             writer.close()
-        for other in (out / f"{table}.csv",):
-            other.unlink(missing_ok=True)  # one file per table
+        (out / f"{table}.csv").unlink(missing_ok=True)  # one file per table
         if result.rejected or writer is None:
             tmp.unlink(missing_ok=True)
             problems = "; ".join(result.problems["message"].astype(str).tolist()[:3]) if len(result.problems) else ""

@@ -69,7 +69,6 @@ A row can have several reasons; they are joined with `` | `` as the contract's q
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 from collections import Counter
@@ -79,7 +78,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmodel.errors import RiskmodelError
-from riskmodel.importers.base import Record, csv_rows, parse_date, parse_number
+from riskmodel.importers.base import Record, csv_header, csv_rows, parse_date, parse_number
 
 __all__ = ["read_accounts", "read_companies"]
 
@@ -164,21 +163,6 @@ _EXAMPLES = 6
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
-def _header(path: Path) -> list[str]:
-    """Return the stripped header names of a CSV source (from its first line only; header names are ASCII).
-
-    ``csv_rows`` leaves blank cells out of its rows, so the layout cannot be told from them; and reading the first
-    line alone avoids another pass over a multi-gigabyte bulk file.
-    """
-    with path.open("rb") as handle:
-        first = handle.readline(1 << 20)
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = first.decode("cp1252", errors="replace")
-    return [name.strip() for name in next(csv.reader([text]), [])]
-
-
 def _company_number(text: str | None) -> str | None:
     """Return a Companies House number as registered: no spaces, upper case, all-digit numbers padded to 8."""
     if not text:
@@ -253,7 +237,7 @@ def _records(sources: list[Path], options: Mapping[str, Any],
     """Yield the records of every source: ``mapper(path, header)`` maps a file's rows, ``finish`` warns."""
     warnings: list[str] = options.get("warnings", [])
     for path in sources:
-        map_row = mapper(path, _header(path))
+        map_row = mapper(path, csv_header(path))
         for locator, values, problem in csv_rows(path, warnings):
             if values is None:
                 yield Record(path.name, locator, reason=problem or "unreadable row")

@@ -67,7 +67,7 @@ from pathlib import Path
 from typing import Any
 
 from riskmodel.contract.spec import table_spec
-from riskmodel.importers.base import Record, json_records, parse_date, parse_number, text_encoding
+from riskmodel.importers.base import Record, json_records, parse_date, parse_number
 
 __all__ = ["read"]
 
@@ -125,11 +125,8 @@ def read(sources: list[Path], options: Mapping[str, Any]) -> Iterator[Record]:
     warnings: list[str] = options.get("warnings", [])
     for path in sources:
         notes = _Notes(path.name)
-        encoding = text_encoding(path)
-        if encoding != "utf-8-sig":
-            # OCDS is UTF-8 by definition; a file that is not was re-encoded somewhere on the way.
-            warnings.append(f"{path.name} is not UTF-8; it was read as {encoding}")
-        for where, document, problem in json_records(path):
+        # OCDS is UTF-8 by definition; a file that is not was re-encoded somewhere on the way (noted as a warning).
+        for where, document, problem in json_records(path, warnings):
             if problem is not None:
                 yield Record(path.name, where, reason=f"{where} {problem}")
                 continue
