@@ -5,8 +5,8 @@ delisted by then) are screened with fuzzy name matching, the way compliance team
 
 Matching (:func:`screen`)
     Names are normalised first: ASCII, lower case, punctuation and titles removed, "Surname, Given" reordered to
-    "Given Surname" for people, and legal forms (Ltd, Limited, PLC, LLP, LLC, Inc, GmbH, Sdn Bhd, JSC, ...) and a
-    leading "The" removed for companies. Candidates are blocked before scoring: a name is only compared with entries
+    "Given Surname" for people, and legal forms (Ltd, Limited, PLC, LLP, LLC, Inc, GmbH, Sdn Bhd, JSC, ...), a
+    trailing "UK" or "GB" and a leading "The" removed for companies. Candidates are blocked before scoring: a name is only compared with entries
     sharing the first three letters of its first (or last) word together with the initial of its last (or first)
     word, which is symmetric in word order. Pairs are scored with rapidfuzz ``fuzz.token_sort_ratio`` (``cpdist``,
     two workers). For people, two common variants are tolerated and score 100 (without being *exact*): a missing
@@ -84,6 +84,8 @@ _LEGAL_TRAILING = [
     "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "sl", "bv", "nv", "pty", "pte", "pvt", "bhd", "jsc",
     "ojsc", "cjsc", "pjsc", "ooo", "oao", "zao", "ab", "as", "asa", "oy", "oyj", "kft", "sro", "doo", "ltda",
     "eireli", "cic", "cio", "tov", "too",
+    # A trailing country word qualifies a name as "(UK)" does: "Glosolve UK Limited" is the listed "Glosolve".
+    "uk", "gb",
 ]
 _LEGAL_LEADING = ["the", "llc", "ooo", "oao", "zao", "pao", "jsc", "ojsc", "cjsc", "pjsc", "tov", "too", "pt"]
 _TRAILING = r"(?:\s+(?:" + "|".join(sorted(_LEGAL_TRAILING, key=len, reverse=True)) + r"))+$"

@@ -228,6 +228,40 @@ def synth(
                       "[yellow]some calibration targets missed (see pass column)[/yellow]")
 
 
+@app.command("drift")
+def drift_command(
+    synthetic: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A synthetic data set folder.")],
+    real: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="A real data set folder (e.g. imported).")],
+    feature_set: Annotated[str, typer.Option("--features", help="Feature set or comma-separated features.")] = "all",
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the whole report (with bins) as JSON.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List features without real evidence too.")] = False,
+) -> None:
+    """Compare a synthetic data set with a real one: population stability index per feature and column."""
+    import json
+
+    from riskmodel.synth.drift import drift_report
+
+    names: list[str] | str = feature_set.split(",") if "," in feature_set else feature_set
+    report = drift_report(synthetic, real, names=names)
+    shown = report.features if show_all else report.features[report.features["status"] == "compared"]
+    cols = ["feature", "status", "psi", "level", "synthetic_present", "real_present", "synthetic_median",
+            "real_median", "worst_bin"]
+    console.print(_frame_table(f"Features: {report.synthetic_businesses:,} synthetic businesses as of "
+                               f"{report.synthetic_as_of}, {report.real_businesses:,} real as of {report.real_as_of}",
+                               shown[cols].round(3)))
+    absent = int((report.features["status"] != "compared").sum())
+    if absent and not show_all:
+        console.print(f"{absent} features have no real evidence (their sources hold nothing about the real "
+                      "businesses, or they are missing for all of them); --all lists them.")
+    console.print(_frame_table("Source columns (PSI over present values)", report.columns.round(3)))
+    if json_out is not None:
+        payload = {"synthetic_as_of": str(report.synthetic_as_of), "real_as_of": str(report.real_as_of),
+                   "features": report.features.to_dict("records"), "columns": report.columns.to_dict("records"),
+                   "bins": {k: v.to_dict("records") for k, v in {**report.bins, **report.column_bins}.items()}}
+        json_out.write_text(json.dumps(payload, indent=1, default=str), encoding="utf-8")
+        console.print(f"wrote {json_out}")
+
+
 @app.command("features")
 def features_command(
     data_dir: Annotated[Path | None, typer.Argument(

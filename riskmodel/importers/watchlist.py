@@ -27,7 +27,8 @@ debarment, is no end); ``reason`` is the grounds. They publish no entry id, so `
 the list, name, country and start date: the same entry imported twice gets the same id, and the contract's key check
 sets copies aside. Whether a World Bank entry is a person is not a column: an entry is a person only when its name
 starts with an honorific (``Mr``, ``Mrs``, ``Ms``, ``Dr``...), which is how that list writes individuals; every
-other entry is a firm. The IDB and EBRD lists say it (EBRD lists firms only).
+other entry is a firm. The IDB list says it in a column; the EBRD list is of firms, but writes the few individuals
+on it with an honorific as well ("Mr. Muhammad Ali"), so the same rule applies to it.
 
 Aliases (OpenSanctions ``aliases``, IDB ``Other Name``) become entries of their own, with ``#alias-N`` after the
 entry id, so that screening sees every published name.
@@ -135,7 +136,7 @@ def _bank(layout: str, row: dict[str, str]) -> tuple[dict[str, Any], list[str]] 
     else:
         name, country, start, end, reason = (row.get("Firm Name"), row.get("Nationality"), row.get("Ineligible From"),
                                              row.get("Ineligible Until"), row.get("Prohibited Practice"))
-        kind = "company"
+        kind = "person" if name and _HONORIFIC.match(name) else "company"
         aliases = []
     if not name:
         return "no name"

@@ -111,6 +111,32 @@ def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.D
     return pd.DataFrame(rows, columns=["company_number", "reason"])
 
 
+#: The column of each table that names the business its rows are about (the watchlist is screened against, not
+#: about a business).
+_BUSINESS_KEY = {"officers": "company_number", "ownership": "company_number", "accounts": "company_number",
+                 "licences": "holder_company_number", "contracts": "supplier_company_number",
+                 "transactions": "company_number", "labels": "company_number"}
+
+
+def _coverage(dataset: Any, scored: pd.Index) -> dict[str, dict[str, int]]:
+    """Rows of each table, how many are about a scored business and how many scored businesses have any.
+
+    A table with no rows about scored businesses gives those businesses no evidence at all: the report says so, so
+    that a reason citing a missing record is read as a gap in the sources, not as something about the business.
+    """
+    coverage: dict[str, dict[str, int]] = {}
+    for table, key in _BUSINESS_KEY.items():
+        if table not in dataset:
+            continue
+        numbers = dataset[table][key]
+        on_scored = numbers.isin(scored)
+        coverage[table] = {"rows": len(numbers), "rows_on_scored_businesses": int(on_scored.sum()),
+                           "scored_businesses_with_rows": int(numbers[on_scored].nunique())}
+    if "watchlist" in dataset:
+        coverage["watchlist"] = {"rows": len(dataset["watchlist"])}
+    return coverage
+
+
 def _quarantine_frame(dataset: Any, rejected: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for table, frame in dataset.quarantine.items():
@@ -244,7 +270,8 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         "job": "riskmodel score", "code_version": __version__, "as_of": when.isoformat(),
         "model": {"name": "riskmodel", "version": version, "sha256": model_sha, "uri": str(model),
                   "train_as_of": bundle.metadata.get("train_as_of"),
-                  "catalogue_version": bundle.metadata.get("catalogue_version")},
+                  "catalogue_version": bundle.metadata.get("catalogue_version"),
+                  "training_data": bundle.metadata.get("training_data")},
         "data": {"path": str(data_dir.resolve()), "sha256": job["data_sha256"],
                  "extract_date": str(dataset.extract_date), "source": dataset.source},
         "explain": explain, "chunks": n_chunks, "chunk_size": int(chunk_size),
@@ -253,6 +280,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         "rows_used": int(sum(t["rows_kept"] for t in tables.values())),
         "rows_quarantined": int(sum(t["rows_quarantined"] for t in tables.values())),
         "rows_rejected": int(sum(t["rows_rejected"] for t in tables.values())),
+        "coverage": _coverage(dataset, numbers),
         "businesses_in": companies_in, "businesses_scored": len(ranked), "businesses_rejected": len(rejected),
         "bands": {str(k): int(v) for k, v in ranked["risk_band"].value_counts().items()},
         "reasons_per_business": MAX_REASONS,

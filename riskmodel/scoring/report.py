@@ -23,6 +23,7 @@ _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
 main{max-width:1100px;margin:0 auto;padding:24px}
 h1{font-size:1.6em;margin:0 0 4px} h2{font-size:1.25em;margin-top:32px;border-bottom:2px solid #ddd}
+.demo{background:#fde7e9;border-left-color:#b00020}
 .meta{color:#555;font-size:.9em} .notice{background:#fff4ce;border-left:6px solid #c9a400;padding:12px 16px}
 table{border-collapse:collapse;width:100%;font-size:.92em;background:#fff} th,td{padding:6px 8px;
 border-bottom:1px solid #e3e3e3;text-align:left;vertical-align:top} th{background:#f0f0f0}
@@ -114,6 +115,47 @@ def _quality_table(manifest: dict[str, Any]) -> str:
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
+def _demonstration_notice(model: dict[str, Any]) -> str:
+    """Return the warning shown above everything when the model learnt from synthetic data (its metadata says so)."""
+    trained_on = model.get("training_data") or {}
+    if not trained_on.get("synthetic"):
+        return ""
+    source = html.escape(str(trained_on.get("source") or "a synthetic data set"))
+    return f"""<section class="notice demo" role="alert" aria-label="demonstration only">
+<p><b>Demonstration only: this model was trained on synthetic data</b> ({source}). Its scores show how the
+pipeline ranks and explains businesses; they say nothing about the real businesses listed here, which the model has
+never learnt anything about. Do not use them to select, refuse or investigate any business.</p>
+</section>"""
+
+
+def _coverage_section(manifest: dict[str, Any]) -> str:
+    """Which sources hold rows about the scored businesses, and which hold none."""
+    coverage: dict[str, dict[str, int]] = manifest.get("coverage") or {}
+    if not coverage:
+        return ""
+    scored = int(manifest.get("businesses_scored", 0))
+    rows, empty = [], []
+    for table, counts in coverage.items():
+        if table == "watchlist":
+            rows.append(f"<tr><td>watchlist</td><td class=\"num\">{counts['rows']:,}</td><td colspan=\"2\">"
+                        "screened against names of businesses, officers and owners</td></tr>")
+            continue
+        with_rows = counts["scored_businesses_with_rows"]
+        rows.append(f"<tr><td>{html.escape(table)}</td><td class=\"num\">{counts['rows']:,}</td>"
+                    f"<td class=\"num\">{counts['rows_on_scored_businesses']:,}</td>"
+                    f"<td class=\"num\">{with_rows:,} of {scored:,}</td></tr>")
+        if with_rows == 0 and table != "labels":
+            empty.append(table)
+    gap = ("" if not empty else
+           f"<p class=\"notice\"><b>No evidence from {html.escape(', '.join(empty))}.</b> The data set holds no rows "
+           "from these sources about any scored business, so every feature built from them is missing for every "
+           "business. A reason that cites a missing record (\"No record for ...\") then describes the gap in the "
+           "sources, not the business.</p>")
+    return ("<h2>Sources behind the scores</h2>" + gap
+            + "<table><thead><tr><th>table</th><th>rows</th><th>rows about scored businesses</th>"
+            f"<th>scored businesses with rows</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
 def write_report(path: Path, scores: pd.DataFrame, manifest: dict[str, Any], scorer: Scorer, *, top_n: int = 50,
                  model_card: str | None = None, top: pd.DataFrame | None = None) -> Path:
     """Write the report page for a ranked scores frame (``riskmodel.scoring.batch`` output).
@@ -166,6 +208,7 @@ def write_report(path: Path, scores: pd.DataFrame, manifest: dict[str, Any], sco
 <p class="meta">Scores as of {e(str(manifest.get("as_of")))} · model riskmodel version {e(str(model.get("version")))}
 (trained as of {e(str(model.get("train_as_of")))}) · {manifest.get("businesses_scored", 0):,} businesses scored ·
 {card_link}</p>
+{_demonstration_notice(model)}
 <section class="notice" aria-label="what the scores mean">
 <p><b>What these scores mean.</b> Each score is a calibrated probability that a business like this one is
 confirmed as used or infiltrated by an organised crime group within the model's horizon, estimated from cases
@@ -183,6 +226,7 @@ check them before acting, and record what review found.</p>
 <p class="meta">Reasons are exact SHAP contributions (log-odds) from the model; the chart runs from the expected
 log-odds of all businesses through each reason to the business's own log-odds.</p>
 {''.join(cards)}
+{_coverage_section(manifest)}
 <h2>Data quality</h2>
 <p>{manifest.get("rows_in", 0):,} input rows: {manifest.get("rows_used", 0):,} used,
 {manifest.get("rows_quarantined", 0):,} quarantined, {manifest.get("rows_rejected", 0):,} in rejected tables

@@ -120,7 +120,8 @@ def generate(out: str | Path, cfg: SynthConfig, fmt: str = "parquet",
     settings = {k: str(v) for k, v in asdict(cfg).items()}
     (truth / "config.json").write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     meta = {"extract_date": cfg.extract_date.isoformat(),
-            "source": f"riskmodel synth (synthetic, fictional): {cfg.businesses} businesses, seed {cfg.seed}"}
+            "source": f"riskmodel synth (synthetic, fictional): {cfg.businesses} businesses, seed {cfg.seed}",
+            "synthetic": True}
     (root / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     counts = {name: sink.rows for name, sink in sinks.items()}
     counts["watchlist"] = watch.rows

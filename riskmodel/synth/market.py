@@ -305,6 +305,23 @@ TENDER_DAYS = quantile_sampler([0, 0.10, 0.25, 0.50, 0.75, 0.90, 1.0], [6, 14, 2
 #: Contract duration in days (measured q25..q90).
 DURATION_DAYS = quantile_sampler([0, 0.10, 0.25, 0.50, 0.75, 0.90, 1.0], [30, 150, 364, 1078, 1460, 1825, 3650])
 
+#: Share of contracts of 300 days or more let for a whole number of years (measured on Contracts Finder: 69-90% of
+#: contract periods per file end within 20 days of a whole year, the four-year framework the commonest).
+WHOLE_YEAR_TERMS = 0.8
+
+
+def _whole_terms(cfg: SynthConfig, chunk: int, days: np.ndarray) -> np.ndarray:
+    """Round most contract lengths of 300 days or more to whole years.
+
+    A whole-year term ends the day before the anniversary, as contract periods are written (1 April 2021 to 31 March
+    2025). The choice is hashed per process so that the chunk's other draws stay as they were.
+    """
+    u = hash_uniform(cfg.seed, "whole-year-term", (np.int64(chunk) << np.int64(32)) | np.arange(len(days)))
+    years = np.maximum(np.round(days / 365.25), 1)
+    whole = (days >= 300) & (u < WHOLE_YEAR_TERMS)
+    return np.where(whole, np.round(years * 365.25) - 1, days).astype(np.int64)
+
+
 _BASE_RATE = 0.017  # awards per business-year of an average-size construction business
 _SIZE_ELASTICITY = 0.8  # log award rate per standard deviation of size
 _CROOK_RATE = 0.35  # extra awards per year of a procurement front after infiltration
@@ -566,7 +583,7 @@ def contracts_table(cfg: SynthConfig, groups: Groups, w: WorldChunk) -> pd.DataF
     no_tender = u[:, 11] < np.select([method == 2, method == 3], [0.75, 0.4], 0.05)
 
     start_c = award + (rng.random(n_proc) ** 2 * 61).astype(np.int64)
-    end_c = start_c + np.round(DURATION_DAYS.from_uniform(rng.random(n_proc))).astype(np.int64)
+    end_c = start_c + _whole_terms(cfg, w.chunk, np.round(DURATION_DAYS.from_uniform(rng.random(n_proc))))
     no_period = u[:, 12] < 0.08
 
     # Estimated value: equal to the award in 79% of notices (measured).

@@ -38,7 +38,7 @@ from riskmodel.training.split import (
     split_components,
 )
 
-__all__ = ["FittedModel", "TrainingError", "fit_model", "protected_columns", "training_dates"]
+__all__ = ["FittedModel", "TrainingError", "fit_model", "protected_columns", "training_data", "training_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,18 @@ class TrainingError(RiskmodelError):
 def protected_columns() -> list[str]:
     """Contract columns marked protected (``table.column``): never model inputs."""
     return [f"{t}.{c.name}" for t, spec in TABLES.items() for c in spec.columns if c.protected]
+
+
+def training_data(dataset: Dataset) -> dict[str, Any]:
+    """Where the training rows came from: the data set's ``source`` and whether it is synthetic.
+
+    A data set is synthetic when its ``dataset.json`` says ``"synthetic": true`` (``riskmodel synth`` writes it) or
+    its source names ``riskmodel synth`` (worlds written before the flag). Scoring reports show a model trained on
+    synthetic data as a demonstration.
+    """
+    source = dataset.source or ""
+    synthetic = dataset.metadata.get("synthetic") is True or source.startswith("riskmodel synth")
+    return {"source": source or None, "synthetic": bool(synthetic)}
 
 
 def training_dates(dataset: Dataset, config: ExperimentConfig) -> tuple[dt.date, dt.date]:
@@ -189,6 +201,7 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         "validation_end": end.isoformat(),
         "extract_date": dataset.extract_date.isoformat() if dataset.extract_date else None,
         "data_sha256": data_sha256, "code_version": code_version or __version__, "config": config.to_dict(),
+        "training_data": training_data(dataset),
         "best_iteration": int(best), "pu": tset.info, "lightgbm_params": params, "score_meaning": (
             f"calibrated probability that a business unlabelled at the scoring date is confirmed (labelled "
             f"positive) within {config.data.horizon_months} months; log-odds and SHAP values are the model's "

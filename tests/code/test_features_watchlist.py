@@ -107,8 +107,10 @@ def test_normalisers() -> None:
     people = normalise_person_names(pd.Series(["SMITH, John A.", "Dr. Jane  O'Neill OBE", "Zoë Brontë", None]))
     assert people.tolist() == ["john a smith", "jane oneill", "zoe bronte", None]
     firms = normalise_company_names(pd.Series(["The Acme & Co. Trading LTD", "LLC INTERRESURS",
-                                               "Jalatama Management Sdn Bhd (929594-W)", "Limited"]))
-    assert firms.tolist() == ["acme and co trading", "interresurs", "jalatama management", "limited"]
+                                               "Jalatama Management Sdn Bhd (929594-W)", "Limited",
+                                               "GLOSOLVE UK LIMITED", "UK Power Networks"]))
+    assert firms.tolist() == ["acme and co trading", "interresurs", "jalatama management", "limited", "glosolve",
+                              "uk power networks"]
 
 
 def _screen(subject_names: list[str], entry_names: list[str], kind: str = "person") -> pd.DataFrame:

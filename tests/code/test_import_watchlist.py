@@ -38,6 +38,7 @@ EBRD = (
     "Originating Institution,Prohibited Practice\n"
     '" Gezhouba Cement Co., Ltd.",Dangyang,China,2024-07-01T12:00:59Z,2025-05-31T12:00:59Z,2024-07-01T12:00:59Z,EBRD,'
     "Fraudulent Practice\n"
+    "Mr. Muhammad Ali,Karachi,Pakistan,2023-01-05,2026-01-05,2023-01-05,EBRD,Corrupt Practice\n"
 )
 
 
@@ -78,6 +79,8 @@ def test_bank_layouts(tmp_path: Path) -> None:
     assert rows.loc["Jane Roe", "entity_kind"] == "person" and pd.isna(rows.loc["Jane Roe", "delisted_on"])
     assert rows.loc["Gezhouba Cement Co., Ltd.", "country"] == "China"
     assert rows.loc["Gezhouba Cement Co., Ltd.", "list_name"] == "ebrd-ineligible"
+    assert rows.loc["Gezhouba Cement Co., Ltd.", "entity_kind"] == "company"
+    assert rows.loc["Mr. Muhammad Ali", "entity_kind"] == "person"
     assert rows["entry_id"].str.match(r"^(world-bank-debarment|idb-sanctions|ebrd-ineligible):[0-9a-f]{16}").all()
     m = result.manifest
     assert m["sources"]["wb.csv"] == {"records_in": 3, "records_mapped": 2, "records_quarantined": 1,
@@ -103,7 +106,8 @@ def test_encodings_and_unknown_layouts(tmp_path: Path) -> None:
                    encoding="cp1252")
     odd = _write(tmp_path, "odd.csv", "who,when\nA,2020-01-01\n")
     result = import_sources("watchlist", [latin, odd], tmp_path / "out")
-    assert pd.read_parquet(result.tables["watchlist"])["name"].tolist() == ["Gézhouba Cement Co., Ltd."]
+    assert pd.read_parquet(result.tables["watchlist"])["name"].tolist() == ["Gézhouba Cement Co., Ltd.",
+                                                                            "Mr. Muhammad Ali"]
     assert result.manifest["warnings"] == ["ebrd.csv is not UTF-8; it was read as cp1252"]
     assert result.manifest["sources"]["odd.csv"] == {"records_in": 1, "records_quarantined": 1}
     assert "header matches no known list layout" in result.manifest["top_reasons"][0]["reason"]

@@ -161,6 +161,42 @@ def test_score_command_and_report(world: Path, model_dir: Path, tmp_path: Path) 
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
 
 
+def test_a_synthetic_trained_model_is_shown_as_a_demonstration(job: Path, model_dir: Path) -> None:
+    from riskmodel.registry import load_model
+    from riskmodel.scoring.core import Scorer
+    from riskmodel.scoring.report import write_report
+
+    m = json.loads((job / "manifest.json").read_text())
+    assert m["model"]["training_data"]["synthetic"] is True
+    assert "riskmodel synth" in m["model"]["training_data"]["source"]
+    page = (job / "report.html").read_text(encoding="utf-8")
+    assert "Demonstration only: this model was trained on synthetic data" in page
+    assert page.index("Demonstration only") < page.index("What these scores mean")
+    # The same report for a model trained on real data carries no such notice.
+    real = {**m, "model": {**m["model"], "training_data": {"source": "agency extract", "synthetic": False}}}
+    scores = pd.read_parquet(job / "scores.parquet")
+    other = write_report(job.parent / "real.html", scores, real, Scorer(load_model(model_dir)), top_n=3)
+    assert "Demonstration only" not in other.read_text(encoding="utf-8")
+
+
+def test_report_says_which_sources_hold_nothing_about_the_businesses(world: Path, model_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(world, data, ignore=shutil.ignore_patterns("_truth"))
+    officers = pd.read_parquet(data / "officers.parquet")
+    officers.iloc[:0].to_parquet(data / "officers.parquet", index=False)
+    contracts = pd.read_parquet(data / "contracts.parquet")
+    run_score_job(data, model_dir, tmp_path / "out", explain="none")
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert m["coverage"]["officers"] == {"rows": 0, "rows_on_scored_businesses": 0, "scored_businesses_with_rows": 0}
+    on_world = contracts["supplier_company_number"].isin(pd.read_parquet(data / "companies.parquet")["company_number"])
+    assert m["coverage"]["contracts"]["rows"] == len(contracts)
+    assert 0 < m["coverage"]["contracts"]["rows_on_scored_businesses"] <= int(on_world.sum())
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Sources behind the scores" in page
+    assert "No evidence from officers." in page
+
+
 def test_report_renders_in_headless_chromium(job: Path, tmp_path: Path) -> None:
     browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if browser is None:
