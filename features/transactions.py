@@ -45,6 +45,12 @@ share_of_value_with_high_risk_jurisdictions_last_12m
     The lists are current ones, not the lists in force at ``as_of``.
 transactions_last_12m
     Number of transactions (activity level; context for the shares above).
+inflow_value_last_12m
+    Money paid in (GBP): the volume to set against the trade and size of the business (the model learns the
+    comparison; the reason gives the business's place among its peers).
+outflow_to_inflow_value_ratio_last_12m
+    Money paid out over money paid in, by value (funnel and pass-through accounts pay out about what they take in;
+    FinCEN FIN-2014-A005). Undefined without credits in the window.
 
 References
 ----------
@@ -79,6 +85,8 @@ __all__ = [
     "share_of_inflows_paid_out_within_3_days_last_12m",
     "share_of_value_with_high_risk_jurisdictions_last_12m",
     "transactions_last_12m",
+    "inflow_value_last_12m",
+    "outflow_to_inflow_value_ratio_last_12m",
 ]
 
 #: Look-back window of every feature, ending with the as-of day.
@@ -327,3 +335,42 @@ def transactions_last_12m(view: AsOf) -> pd.Series:
     if win is None:
         return empty_feature()
     return win.series(win.per_business())
+
+
+@feature(
+    sources=("transactions",),
+    rationale="The money passing through an account, against what a business of its trade and size takes, is the "
+              "first test of activity inconsistent with the customer's profile; laundering adds volume that no "
+              "trade explains.",
+    reference="FATF (2014) Guidance for a Risk-Based Approach: the Banking Sector (monitoring against expected "
+              "activity); JMLSG Guidance Part I ch. 5 (2023); UK National Risk Assessment of Money Laundering (2020)",
+    direction="either",
+    reason="GBP {value} was paid into the business's account in the 12 months to {as_of}; {peer_share} of "
+           "{peer_group} received less",
+)
+def inflow_value_last_12m(view: AsOf) -> pd.Series:
+    """Sum the credits, by value, in the 12 months to as_of."""
+    win = _window(view)
+    if win is None:
+        return empty_feature()
+    return win.series(win.per_business(win.amount, win.amount > 0))
+
+
+@feature(
+    sources=("transactions",),
+    rationale="An account that pays out as much as it receives keeps nothing back for the trade: funnel and "
+              "pass-through accounts move money on rather than earn it.",
+    reference="FinCEN Advisory FIN-2014-A005 (funnel accounts); FATF (2018) Professional Money Laundering "
+              "(pass-through and mule accounts)",
+    direction="higher-is-riskier",
+    reason="The business's account paid out {value} of the money it received in the 12 months to {as_of} "
+           "(money out over money in); {peer_share} of {peer_group} had a lower ratio",
+)
+def outflow_to_inflow_value_ratio_last_12m(view: AsOf) -> pd.Series:
+    """Divide the debits by the credits, by value, in the 12 months to as_of (undefined with no credits)."""
+    win = _window(view)
+    if win is None:
+        return empty_feature()
+    paid_in = win.per_business(win.amount, win.amount > 0)
+    paid_out = -win.per_business(win.amount, win.amount < 0)
+    return _share(paid_out, paid_in, win)

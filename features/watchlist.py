@@ -6,9 +6,10 @@ delisted by then) are screened with fuzzy name matching, the way compliance team
 Matching (:func:`screen`)
     Names are normalised first: ASCII, lower case, punctuation and titles removed, "Surname, Given" reordered to
     "Given Surname" for people, and legal forms (Ltd, Limited, PLC, LLP, LLC, Inc, GmbH, Sdn Bhd, JSC, ...), a
-    trailing "UK" or "GB" and a leading "The" removed for companies. Candidates are blocked before scoring: a name is only compared with entries
-    sharing the first three letters of its first (or last) word together with the initial of its last (or first)
-    word, which is symmetric in word order. Pairs are scored with rapidfuzz ``fuzz.token_sort_ratio`` (``cpdist``,
+    trailing "UK" or "GB" and a leading "The" removed for companies. Candidates are blocked before scoring: a name
+    is only compared with entries sharing the first three letters of its first (or last) word together with the
+    initial of its last (or first) word, which is symmetric in word order. Pairs are scored with rapidfuzz
+    ``fuzz.token_sort_ratio`` (``cpdist``,
     two workers). For people, two common variants are tolerated and score 100 (without being *exact*): a missing
     middle name (one name has none and the first and last names agree exactly) and an initial for the given name
     ("J Marie Dunlop" for "James Marie Dunlop", when the rest, at least two words, agrees exactly). A pair is a

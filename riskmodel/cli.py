@@ -519,7 +519,7 @@ def export_command(
 @app.command("import")
 def import_command(
     format_name: Annotated[str, typer.Argument(metavar="FORMAT", help=(
-        "Source format: ocds, bods, ch-companies, ch-accounts, licence-register or watchlist."))],
+        "Source format: ocds, bods, ch-companies, ch-accounts, licence-register, watchlist or amlsim."))],
     sources: Annotated[list[Path], typer.Argument(
         exists=True, file_okay=True, dir_okay=False, readable=True, metavar="SOURCE...", help="Source files.")],
     out: Annotated[Path, typer.Option(help="Data set folder to write the contract tables into.")],
@@ -528,11 +528,21 @@ def import_command(
     extract_date: Annotated[str | None, typer.Option(
         help="Date the sources were extracted, YYYY-MM-DD (written to dataset.json; never guessed).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tables already in --out.")] = False,
+    start_date: Annotated[str | None, typer.Option(
+        help="amlsim: the date of step 0, YYYY-MM-DD (default 2017-01-01, AMLSim's own).")] = None,
+    prefix: Annotated[str | None, typer.Option(
+        help="amlsim: prefix of the account ids (default AMLSIM-), to keep two runs apart in one data set.")] = None,
 ) -> None:
     """Import public-format files (OCDS, BODS, Companies House, registers, lists) into contract tables."""
+    from rich.markup import escape
+
     from riskmodel.importers import import_sources
 
-    options = {"mapping": mapping} if mapping is not None else {}
+    options: dict[str, object] = {"mapping": mapping} if mapping is not None else {}
+    if start_date is not None:
+        options["start_date"] = _parse_date("--start-date", start_date)
+    if prefix is not None:
+        options["prefix"] = prefix
     result = import_sources(format_name, list(sources), out, options, overwrite=overwrite,
                             extract_date=_parse_date("--extract-date", extract_date))
     manifest = result.manifest
@@ -549,9 +559,9 @@ def import_command(
         tables.add_row(name, *(f"{counts[k]:,}" for k in ("rows_mapped", "rows_written", "rows_quarantined")))
     console.print(tables)
     for reason in manifest["top_reasons"][:5]:
-        console.print(f"  {reason['count']:,} x {reason['reason']}")
+        console.print(f"  {reason['count']:,} x {escape(reason['reason'])}")
     for warning in manifest["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     console.print(f"Quarantine and manifest: {out / 'imports' / format_name}")
 
 

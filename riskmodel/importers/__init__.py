@@ -50,6 +50,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            "gambling-commission mapping)"),
     Format("watchlist", ("watchlist",), "riskmodel.importers.watchlist:read",
            "debarment and sanctions lists: World Bank, IDB, EBRD, OpenSanctions targets.simple CSV"),
+    Format("amlsim", ("companies", "transactions", "labels"), "riskmodel.importers.amlsim:read",
+           "IBM AMLSim outputs: nodes/accounts and transactions (old sample and newer layouts)"),
 )}
 
 

@@ -23,8 +23,11 @@ NAMES = [
     "share_of_inflows_paid_out_within_3_days_last_12m",
     "share_of_value_with_high_risk_jurisdictions_last_12m",
     "transactions_last_12m",
+    "inflow_value_last_12m",
+    "outflow_to_inflow_value_ratio_last_12m",
 ]
-COUNTS = ["cash_deposits_9000_to_10000_last_12m", "max_distinct_payers_in_7_days_last_12m", "transactions_last_12m"]
+COUNTS = ["cash_deposits_9000_to_10000_last_12m", "max_distinct_payers_in_7_days_last_12m", "transactions_last_12m",
+          "inflow_value_last_12m"]
 _ids = itertools.count()
 
 
@@ -106,6 +109,14 @@ def test_high_risk_share_and_count(frame: pd.DataFrame) -> None:
     assert frame.loc["T2", "share_of_value_with_high_risk_jurisdictions_last_12m"] == 0.0
     assert frame.loc["T1", "transactions_last_12m"] == 6
     assert frame.loc["T2", "transactions_last_12m"] == 10
+
+
+def test_money_in_and_money_out_over_money_in(frame: pd.DataFrame) -> None:
+    assert frame.loc["T1", "inflow_value_last_12m"] == pytest.approx(31_234.55, rel=1e-12)
+    assert frame.loc["T2", "inflow_value_last_12m"] == pytest.approx(47_250, rel=1e-12)
+    assert frame.loc["T1", "outflow_to_inflow_value_ratio_last_12m"] == pytest.approx(5_000 / 31_234.55, rel=1e-12)
+    # T2 paid out 1,000 (from the opening balance) + 30,000 + 4,000 in the window.
+    assert frame.loc["T2", "outflow_to_inflow_value_ratio_last_12m"] == pytest.approx(35_000 / 47_250, rel=1e-12)
 
 
 def test_missing_coverage(frame: pd.DataFrame) -> None:
