@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -58,3 +58,13 @@ def make_dataset(extract_date: str = "2025-06-30", **tables: list[dict[str, obje
         assert problems.empty, problems.to_dict("records")
         typed[name] = result.valid
     return Dataset(Path("."), typed, {}, pd.DataFrame(), pd.DataFrame(), dt.date.fromisoformat(extract_date))
+
+
+def assert_import_balanced(manifest: dict[str, Any]) -> None:
+    """Nothing lost: records in = mapped + quarantined (per source and overall); rows mapped = written + quarantined."""
+    assert manifest["records_in"] == manifest["records_mapped"] + manifest["records_quarantined"]
+    for counts in manifest["sources"].values():
+        assert counts["records_in"] == counts.get("records_mapped", 0) + counts.get("records_quarantined", 0)
+    for counts in manifest["tables"].values():
+        assert counts["rows_mapped"] == counts["rows_written"] + counts["rows_quarantined"]
+        assert counts["rows_rejected"] == 0

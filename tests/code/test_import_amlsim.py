@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from support import assert_import_balanced
 
 from riskmodel.contract import load_dataset
 from riskmodel.errors import RiskmodelError
@@ -34,16 +34,6 @@ def _table(result: ImportResult, table: str) -> pd.DataFrame:
 def _quarantine(result: ImportResult) -> dict[tuple[str, str], str]:
     frame = pd.read_csv(result.out / "imports" / "amlsim" / "quarantine.csv", dtype=str).fillna("")
     return {(s, r): reasons for s, r, reasons in zip(frame["source"], frame["record"], frame["reasons"], strict=True)}
-
-
-def _balanced(manifest: dict[str, Any]) -> None:
-    """Nothing lost: records in = mapped + quarantined (per source and overall); rows mapped = written + quarantined."""
-    assert manifest["records_in"] == manifest["records_mapped"] + manifest["records_quarantined"]
-    for counts in manifest["sources"].values():
-        assert counts["records_in"] == counts.get("records_mapped", 0) + counts.get("records_quarantined", 0)
-    for counts in manifest["tables"].values():
-        assert counts["rows_mapped"] == counts["rows_written"] + counts["rows_quarantined"]
-        assert counts["rows_rejected"] == 0
 
 
 def test_format_is_registered() -> None:
@@ -92,7 +82,7 @@ def test_old_layout_companies_two_rows_per_transfer_and_labels_dated_by_the_last
         "nodes.csv": {"records_in": 4, "records_mapped": 4, "rows_mapped:companies": 4, "rows_mapped:labels": 4},
         "transactions.csv": {"records_in": 3, "records_mapped": 3, "rows_mapped:transactions": 6}}
     assert m["records_in"] == 7 and m["records_quarantined"] == 0
-    _balanced(m)
+    assert_import_balanced(m)
     assumed = [w for w in m["warnings"] if "[assumed]" in w]
     assert [w.split(" ")[2] for w in assumed] == [
         "companies.company_number", "companies.company_name", "companies.company_type", "companies.company_status",
@@ -200,7 +190,7 @@ def test_newer_layout_channels_cash_rows_and_alert_labels(tmp_path: Path) -> Non
     assert {name: (c["records_in"], c.get("records_quarantined", 0)) for name, c in m["sources"].items()} == {
         "accounts.csv": (4, 0), "tx.csv": (10, 4), "cash_tx.csv": (3, 1), "alerts.csv": (4, 3)}
     assert m["tables"]["transactions"]["rows_written"] == 14
-    _balanced(m)
+    assert_import_balanced(m)
     assert any("CASH-OUT (1 rows, amount negative) is read from BRANCH_ID" in w for w in m["warnings"])
     assert any("1 transfers have the same account as payer and payee" in w for w in m["warnings"])
     assert load_dataset(tmp_path / "out", ["companies", "transactions", "labels"]).is_clean
@@ -242,7 +232,7 @@ def test_transaction_log_accounts_are_the_ids_seen_and_labels_come_from_is_sar(t
                                                    "rows_mapped:transactions": 8}
     assert m["sources"]["transactions_1k.csv#accounts"] == {"records_in": 4, "records_mapped": 4,
                                                             "rows_mapped:companies": 4, "rows_mapped:labels": 4}
-    _balanced(m)
+    assert_import_balanced(m)
     assert not any("booked_at: simulation steps" in w for w in m["warnings"])
 
     given = import_sources("amlsim", [source], tmp_path / "given", {"start_date": "2020-12-01"})
@@ -258,7 +248,7 @@ def test_is_sar_unreadable_sets_the_label_aside_but_keeps_the_company(tmp_path: 
     q = _quarantine(result)
     assert set(q) == {("log.csv#labels", "account 5"), ("log.csv#labels", "account 723")}
     assert q[("log.csv#labels", "account 5")].startswith("is_sar is neither true nor false")
-    _balanced(result.manifest)
+    assert_import_balanced(result.manifest)
 
 
 # ----------------------------------------------------------------------------------------------- runs and files
@@ -277,7 +267,7 @@ def test_account_table_without_transactions_sets_the_labels_aside(tmp_path: Path
     assert result.manifest["sources"]["nodes.csv"] == {"records_in": 4, "records_mapped": 4,
                                                        "rows_mapped:companies": 4}
     assert result.manifest["sources"]["nodes.csv#labels"] == {"records_in": 4, "records_quarantined": 4}
-    _balanced(result.manifest)
+    assert_import_balanced(result.manifest)
 
 
 def test_transactions_without_account_table_name_the_companies_and_give_no_labels(tmp_path: Path) -> None:
@@ -328,7 +318,7 @@ def test_malformed_inputs_are_set_aside_with_their_reasons(tmp_path: Path) -> No
                                                 "rows_mapped:transactions": 2}
     assert m["sources"]["more.csv"] == {"records_in": 1, "records_quarantined": 1}
     assert m["records_in"] == 4 + 9 + 1 == m["records_mapped"] + m["records_quarantined"]
-    _balanced(m)
+    assert_import_balanced(m)
 
 
 def test_latin1_bytes_are_read_and_noted(tmp_path: Path) -> None:
@@ -369,7 +359,7 @@ def test_real_fanin_run_imports(tmp_path: Path) -> None:
     assert m["tables"]["companies"]["rows_written"] == 20_000
     assert m["tables"]["transactions"]["rows_written"] == 2 * 118_250
     assert m["records_quarantined"] == 0
-    _balanced(m)
+    assert_import_balanced(m)
     labels = _table(result, "labels")
     assert len(labels) == 20_000 and int(labels["label"].sum()) == 954
     assert set(labels["labelled_on"]) == {dt.date(2017, 1, 1) + dt.timedelta(days=149)}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
+from support import assert_import_balanced
 
 from riskmodel.errors import RiskmodelError
 from riskmodel.importers import ImportResult, import_sources
@@ -44,16 +44,6 @@ def _quarantine(result: ImportResult, fmt: str) -> dict[str, str]:
     return dict(zip(frame["record"], frame["reasons"], strict=True))
 
 
-def _balanced(manifest: dict[str, Any]) -> None:
-    """Nothing lost: records in = mapped + quarantined (per source and overall); rows mapped = written + quarantined."""
-    assert manifest["records_in"] == manifest["records_mapped"] + manifest["records_quarantined"]
-    for counts in manifest["sources"].values():
-        assert counts["records_in"] == counts.get("records_mapped", 0) + counts.get("records_quarantined", 0)
-    for counts in manifest["tables"].values():
-        assert counts["rows_mapped"] == counts["rows_written"] + counts["rows_quarantined"]
-        assert counts["rows_rejected"] == 0
-
-
 # ---------------------------------------------------------------------------------------------------- companies
 
 
@@ -85,7 +75,7 @@ def test_bulk_csv_maps_categories_statuses_sic_and_day_first_dates(tmp_path: Pat
     assert companies["registered_office_postcode"].tolist() == ["G1 1AA", "LS1 4AB", "YO1 7HH"]
     assert companies["registered_office_address"].tolist() == ["1 HIGH STREET, FLAT 2", None, "9 MARKET ROW"]
     manifest = result.manifest
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert manifest["sources"]["BasicCompanyData-part1.csv"] == {
         "records_in": 3, "records_mapped": 3, "rows_mapped:companies": 3}
     warnings = manifest["warnings"]
@@ -120,7 +110,7 @@ def test_profile_csv_pads_numbers_parses_sic_lists_and_quarantines_a_missing_cre
         "line 6": "date_of_creation: '2020-02-31' is not a valid date (day is out of range for month)",
     }
     manifest = result.manifest
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert (manifest["records_in"], manifest["records_mapped"], manifest["records_quarantined"]) == (5, 2, 3)
     assert manifest["tables"]["companies"] == {"rows_mapped": 2, "rows_written": 2, "rows_quarantined": 0,
                                                "rows_rejected": 0}
@@ -140,7 +130,7 @@ def test_a_cp1252_file_is_decoded_and_warned_about(tmp_path: Path) -> None:
     assert companies.loc["00045678", "company_type"] == "plc"
     assert companies.loc["00045678", "company_status"] == "liquidation"
     assert "bulk_cp1252.csv is not UTF-8; it was read as cp1252" in result.manifest["warnings"]
-    _balanced(result.manifest)
+    assert_import_balanced(result.manifest)
 
 
 def test_duplicate_companies_are_quarantined_by_the_contract(tmp_path: Path) -> None:
@@ -152,7 +142,7 @@ def test_duplicate_companies_are_quarantined_by_the_contract(tmp_path: Path) -> 
     ])
     result = import_sources("ch-companies", [source], tmp_path / "out")
     manifest = result.manifest
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert manifest["tables"]["companies"] == {"rows_mapped": 3, "rows_written": 1, "rows_quarantined": 2,
                                                "rows_rejected": 0}
     assert manifest["sources"]["profiles.csv"]["rows_quarantined:companies"] == 2
@@ -216,7 +206,7 @@ def test_accounts_map_dormancy_numbers_and_filing_dates(tmp_path: Path) -> None:
     assert reasons["line 9"].startswith("no filing date: zip_url names a monthly bulk file")
     assert "employees" in reasons["line 10"]
     manifest = result.manifest
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert (manifest["records_in"], manifest["records_mapped"], manifest["records_quarantined"]) == (9, 4, 5)
     assert manifest["tables"]["accounts"] == {"rows_mapped": 4, "rows_written": 3, "rows_quarantined": 1,
                                               "rows_rejected": 0}
@@ -239,7 +229,7 @@ def test_accounts_take_a_filed_on_column_and_never_the_file_name_date(tmp_path: 
     reasons = _quarantine(result, "ch-accounts")
     assert reasons["line 3"].startswith("no filing date: no filed_on and no daily bulk-file zip_url")
     assert reasons["line 4"] == "company_dormant: 'maybe' is not true or false"
-    _balanced(result.manifest)
+    assert_import_balanced(result.manifest)
     assert any("1 rows have no filing date" in w for w in result.manifest["warnings"])
 
 
@@ -258,7 +248,7 @@ def test_real_company_metadata_imports(tmp_path: Path) -> None:
     result = import_sources("ch-companies", _real("company_metadata.csv"), tmp_path / "out",
                             extract_date=dt.date(2025, 8, 13))
     manifest = json.loads((tmp_path / "out" / "imports" / "ch-companies" / "manifest.json").read_text())
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert manifest["records_in"] == 8902
     companies = _table(result, "companies")
     assert len(companies) == manifest["tables"]["companies"]["rows_written"] > 8800
@@ -270,7 +260,7 @@ def test_real_company_metadata_imports(tmp_path: Path) -> None:
 def test_real_accounts_import_and_show_that_the_extract_has_no_filing_date(tmp_path: Path) -> None:
     import_sources("ch-accounts", _real("accounts_*.csv"), tmp_path / "out")
     manifest = json.loads((tmp_path / "out" / "imports" / "ch-accounts" / "manifest.json").read_text())
-    _balanced(manifest)
+    assert_import_balanced(manifest)
     assert manifest["records_in"] == 30748
     # The extract's `date` is the balance sheet date, so no row has the filing date the contract requires.
     assert manifest["records_mapped"] == 0
