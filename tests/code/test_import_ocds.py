@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from riskmodel.importers import import_sources
+from riskmodel.importers import import_sources, ocds
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "uk_contracts_finder_ocds"
 
@@ -312,6 +313,201 @@ def test_award_without_date_is_quarantined_by_the_contract(tmp_path: Path) -> No
     row = quarantine.iloc[0]
     assert (row["record"], row["table"], row["stage"]) == ("release nd (line 1)", "contracts", "contract")
     assert "award_date" in row["reasons"]
+
+
+# --------------------------------------------------------------------------------------- streamed packages
+
+#: ijson's pure-Python backend (used only without its C extension) words errors otherwise, stops at the end of a bad
+#: token rather than at its first byte, and buffers strings that cross its read blocks.
+_PURE_PYTHON = ocds._IJSON.backend_name == "python"
+#: ijson's message for a file that ends between values.
+_CUT_SHORT = "Incomplete JSON content" if _PURE_PYTHON else "parse error: premature EOF"
+
+
+def _lines(*documents: Any) -> str:
+    return "".join(json.dumps(d) + "\n" for d in documents)
+
+
+def test_package_is_read_one_release_at_a_time(tmp_path: Path) -> None:
+    filler = "x" * 20_000  # a long tender description: the file is large, the rows are not
+    releases = [_release(f"ocds-s-{i}", f"s{i}", tender={"procurementMethod": "open", "description": filler})
+                for i in range(1, 301)]
+    package = {"uri": "https://example.org/p", "publisher": {"name": "Example"}, "publishedDate": "2024-06-01",
+               "releases": releases, "extensions": ["https://example.org/ext.json"]}  # metadata after releases too
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(package, indent=1), encoding="utf-8")  # pretty-printed: not JSON lines
+
+    tracemalloc.start()
+    try:
+        records = list(ocds.read([path], {"warnings": []}))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert [r.locator for r in records] == [f"release s{i} (document, release {i})" for i in range(1, 301)]
+    assert [len(r.rows) for r in records] == [1] * 300
+    # Reading the whole file would hold its 6 MB of text and more as objects. One release at a time holds about 2 MB,
+    # whatever the file's size (mostly the 1 MiB blocks the encoding check decodes).
+    assert path.stat().st_size > 6_000_000
+    if not _PURE_PYTHON:
+        assert peak < 3_000_000
+
+
+def test_truncated_package_keeps_the_releases_before_the_break(tmp_path: Path) -> None:
+    text = json.dumps({"uri": "https://example.org/p", "releases": [_release(f"ocds-t-{i}", f"t{i}")
+                                                                     for i in (1, 2, 3)]})
+    cut = text[: text.index('"ocid": "ocds-t-3"') + 30]  # inside the third release
+    contracts, manifest, quarantine = _import(tmp_path, {"cut.json": cut})
+
+    assert contracts["ocid"].tolist() == ["ocds-t-1", "ocds-t-2"]
+    assert manifest["sources"]["cut.json"] == {"records_in": 3, "records_mapped": 2, "records_quarantined": 1,
+                                               "rows_mapped:contracts": 2}
+    assert _reasons(quarantine) == {"file": (
+        f"file is not valid JSON ({_CUT_SHORT} at byte offset {len(cut)} of cut.json (its end: the file is cut "
+        "short)); 2 releases read before it, none after it")}
+
+
+def test_malformed_package_breaks_at_the_wrong_byte_and_nothing_after_is_read(tmp_path: Path) -> None:
+    long = {"procurementMethod": "open", "description": "d" * 30_000}  # the break lies past ijson's first block
+    text = json.dumps({"releases": [_release(f"ocds-m-{i}", f"m{i}", tender=long) for i in (1, 2, 3, 4)]})
+    at = text.index('{"ocid": "ocds-m-4"')
+    assert at > 65_536
+    contracts, manifest, quarantine = _import(tmp_path, {"bad.json": text[:at] + "oops" + text[at:]})
+
+    assert contracts["ocid"].tolist() == ["ocds-m-1", "ocds-m-2", "ocds-m-3"]
+    assert manifest["sources"]["bad.json"]["records_quarantined"] == 1
+    message, stop = ((f"Unexpected symbol 'oops' at {at}", at + 4) if _PURE_PYTHON
+                     else ("lexical error: invalid char in json text", at))
+    assert _reasons(quarantine) == {"file": (f"file is not valid JSON ({message} at byte offset {stop} of bad.json); "
+                                             "3 releases read before it, none after it")}
+
+
+def test_windows_1252_package_is_streamed_and_offsets_count_its_own_bytes(tmp_path: Path) -> None:
+    def release(ocid: str, rid: str, name: str) -> dict[str, Any]:
+        return _release(ocid, rid, parties=[{"id": "B1", "name": "Example Council", "roles": ["buyer"]},
+                                            {"id": "S1", "name": name, "roles": ["supplier"]}],
+                        awards=[{"id": "A1", "date": "2024-01-02", "value": {"amount": 5, "currency": "GBP"},
+                                 "suppliers": [{"id": "S1"}]}])
+
+    # Accented letters, a curly apostrophe and a pound sign: one byte each in cp1252, two or three in UTF-8.
+    names = ["Caf\u00e9 \u00c9toile Ltd", "O\u2019Neill \u00a3 Co"]
+    whole = json.dumps({"releases": [release(f"ocds-w-{i}", f"w{i}", n) for i, n in enumerate(names, 1)]},
+                       ensure_ascii=False).encode("cp1252")
+    other = json.dumps({"releases": [release(f"ocds-c-{i}", f"c{i}", n) for i, n in enumerate(names, 1)]},
+                       ensure_ascii=False).encode("cp1252")
+    cut = other[: other.index("O\u2019Neill".encode("cp1252")) + 3]  # inside the second release's supplier name
+    contracts, manifest, quarantine = _import(tmp_path, {"whole.json": whole, "cut.json": cut})
+
+    got = contracts.set_index("ocid")["supplier_name"].to_dict()
+    assert got == {"ocds-w-1": names[0], "ocds-w-2": names[1], "ocds-c-1": names[0]}
+    assert "whole.json is not UTF-8; it was read as cp1252" in manifest["warnings"]
+    assert "cut.json is not UTF-8; it was read as cp1252" in manifest["warnings"]
+    in_string = "Incomplete string lexeme" if _PURE_PYTHON else _CUT_SHORT
+    assert _reasons(quarantine) == {"file": (
+        f"file is not valid JSON ({in_string} at byte offset {len(cut)} of cut.json (its end: the file is cut "
+        "short)); 1 release read before it, none after it")}
+
+
+def test_json_lines_in_a_json_file_are_still_read_as_lines(tmp_path: Path) -> None:
+    contracts, manifest, quarantine = _import(tmp_path, {
+        "lines.json": _lines(_release("ocds-jl-1", "j1"), _release("ocds-jl-2", "j2")),
+        "first-broken.json": '{"ocid": \n' + _lines(_release("ocds-jl-3", "j3")),
+    })
+
+    assert sorted(contracts["ocid"]) == ["ocds-jl-1", "ocds-jl-2", "ocds-jl-3"]
+    assert manifest["sources"]["lines.json"] == {"records_in": 2, "records_mapped": 2, "rows_mapped:contracts": 2}
+    assert _reasons(quarantine) == {"line 1": "line 1 is not valid JSON (Expecting value at column 1)"}
+
+
+def test_bare_record_is_read_whole_not_as_a_package(tmp_path: Path) -> None:
+    record = {"ocid": "ocds-br", "releases": [{"url": "https://example.org/r/1", "date": "2024-03-01"}],
+              "compiledRelease": _release("ocds-br", "ocds-br-compiled")}
+    contracts, _, quarantine = _import(tmp_path, {"record.json": json.dumps(record, indent=2)})
+
+    assert contracts["ocid"].tolist() == ["ocds-br"]
+    assert quarantine.empty
+
+
+# ------------------------------------------------------------------------------------ releases and updates
+
+
+def _award(value: float, aid: str = "A1", supplier: str = "Supplier One Ltd") -> dict[str, Any]:
+    return {"id": aid, "status": "active", "date": "2024-02-20", "value": {"amount": value, "currency": "GBP"},
+            "suppliers": [{"id": "S1", "name": supplier}]}
+
+
+def test_a_later_release_supersedes_the_earlier_row(tmp_path: Path) -> None:
+    update = _release("ocds-u", "u2", awards=[_award(95000)], date="2024-05-01T09:00:00+01:00", tag=["awardUpdate"])
+    first = _release("ocds-u", "u1", awards=[_award(90000)], date="2024-03-01T10:00:00Z")
+    undated = _release("ocds-u", "u0", awards=[_award(1)], date=None)
+    # The update comes first in the file: the release date decides, not the order; an undated release never wins.
+    contracts, manifest, quarantine = _import(tmp_path, {"u.jsonl": _lines(update, first, undated)})
+
+    assert contracts[["ocid", "award_id", "award_value"]].values.tolist() == [["ocds-u", "A1", 95000.0]]
+    assert pd.isna(contracts.loc[0, "modifications"])  # a changed award value is not a counted amendment
+    assert manifest["sources"]["u.jsonl"] == {"records_in": 3, "records_mapped": 1, "records_quarantined": 2,
+                                              "rows_mapped:contracts": 1}
+    assert manifest["tables"]["contracts"] == {"rows_mapped": 1, "rows_written": 1, "rows_quarantined": 0,
+                                               "rows_rejected": 0}
+    assert _reasons(quarantine) == {
+        "release u1 (line 2)": "superseded by release 'u2' of 2024-05-01T09:00:00+01:00 in u.jsonl",
+        "release u0 (line 3)": "superseded by release 'u2' of 2024-05-01T09:00:00+01:00 in u.jsonl",
+    }
+    assert ("2 contracts rows superseded by a later release of the same award and supplier were set aside (2 of them "
+            "with another award_value than the row kept; a changed value is not counted as a modification)"
+            ) in manifest["warnings"]
+    assert ("u.jsonl: 1 releases without a readable date (a dated release of the same award and supplier supersedes "
+            "them) (e.g. u0)") in manifest["warnings"]
+
+
+def test_same_date_the_later_release_in_the_input_wins(tmp_path: Path) -> None:
+    # Same instant written two ways; the second release in the package wins.
+    a = _release("ocds-tie", "t1", awards=[_award(90000)], date="2024-03-01T10:00:00Z")
+    b = _release("ocds-tie", "t2", awards=[_award(91000)], date="2024-03-01T11:00:00+01:00")
+    contracts, manifest, quarantine = _import(tmp_path, {"tie.json": json.dumps({"releases": [a, b]})})
+
+    assert contracts["award_value"].tolist() == [91000.0]
+    assert manifest["tables"]["contracts"]["rows_quarantined"] == 0  # not a conflict for the contract any more
+    assert _reasons(quarantine) == {
+        "release t1 (document, release 1)": "superseded by release 't2' of 2024-03-01T11:00:00+01:00 in tie.json"}
+
+
+def test_update_in_another_source_file_and_identical_copies(tmp_path: Path) -> None:
+    first = _release("ocds-x", "x1", awards=[_award(90000)], date="2024-03-01T10:00:00Z")
+    other = _release("ocds-y", "y1", awards=[_award(5000)], date="2024-03-02T10:00:00Z")
+    update = _release("ocds-x", "x2", awards=[_award(90000)], date="2024-04-01T10:00:00Z")  # same values
+    contracts, manifest, quarantine = _import(tmp_path, {
+        "march.jsonl": _lines(first, other),
+        "april.json": json.dumps({"releases": [update]}),
+        "march-again.jsonl": _lines(first),  # last in the input, but the earlier release
+    })
+
+    assert sorted(contracts["ocid"]) == ["ocds-x", "ocds-y"]
+    assert contracts.set_index("ocid").loc["ocds-x", "award_value"] == 90000.0
+    assert manifest["sources"]["march.jsonl"] == {"records_in": 2, "records_mapped": 1, "records_quarantined": 1,
+                                                  "rows_mapped:contracts": 1}
+    assert manifest["sources"]["april.json"] == {"records_in": 1, "records_mapped": 1, "rows_mapped:contracts": 1}
+    assert manifest["sources"]["march-again.jsonl"] == {"records_in": 1, "records_quarantined": 1}
+    assert manifest["tables"]["contracts"]["rows_quarantined"] == 0
+    expected = "superseded by release 'x2' of 2024-04-01T10:00:00Z in april.json"
+    assert quarantine[["source", "record", "stage", "reasons"]].values.tolist() == [
+        ["march.jsonl", "release x1 (line 1)", "map", expected],
+        ["march-again.jsonl", "release x1 (line 1)", "map", expected],
+    ]
+
+
+def test_release_with_some_rows_superseded_keeps_the_others(tmp_path: Path) -> None:
+    first = _release("ocds-p", "p1", awards=[_award(100, "A1"), _award(200, "A2")], date="2024-03-01")
+    update = _release("ocds-p", "p2", awards=[_award(150, "A1")], date="2024-03-05")
+    contracts, manifest, quarantine = _import(tmp_path, {"p.jsonl": _lines(first, update)})
+
+    got = contracts.sort_values("award_id")[["award_id", "award_value"]].values.tolist()
+    assert got == [["A1", 150.0], ["A2", 200.0]]
+    # The superseded row is one more record: records in = mapped + quarantined still holds.
+    assert manifest["sources"]["p.jsonl"] == {"records_in": 3, "records_mapped": 2, "records_quarantined": 1,
+                                              "rows_mapped:contracts": 2}
+    assert _reasons(quarantine) == {"release p1 (line 1), 1 of its 2 rows": (
+        "award 'A1', supplier 'Supplier One Ltd' superseded by release 'p2' of 2024-03-05 in p.jsonl")}
 
 
 @pytest.mark.realdata
