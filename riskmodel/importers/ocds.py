@@ -101,7 +101,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import pickle
 import re
 import tempfile
 from collections import Counter
@@ -226,42 +225,47 @@ def _record(source: str, locator: str, release: Mapping[str, Any], reason: str |
     return Record(source, locator, reason=reason or "release maps to no row")
 
 
+def _encode(value: object) -> object:
+    # JSON has no dates: tag them, so that a spilled row reads back with the same Python types.
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    raise TypeError(f"cannot spill {type(value).__name__}")
+
+
+def _decode(obj: dict[str, Any]) -> object:
+    if "$datetime" in obj:
+        return dt.datetime.fromisoformat(obj["$datetime"])
+    if "$date" in obj:
+        return dt.date.fromisoformat(obj["$date"])
+    return obj
+
+
 class _Spill:
     """Records waiting for the end of the input, in a temporary file rather than in memory.
 
-    Written and read back by this reader only, in batches; a row is kept as its values in the contract's column
-    order (the mapping gives every column).
+    Written and read back by this reader only, one JSON line per record (never a pickle); a row is kept as its values
+    in the contract's column order (the mapping gives every column), row keys as hex.
     """
 
-    _BATCH = 512
-
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="riskmodel-ocds-")  # noqa: SIM115 (closed by __exit__)
-        self._batch: list[tuple[int, str, str, str | None, list[tuple[Any, ...]], list[bytes | None]]] = []
+        self._file = tempfile.TemporaryFile("w+", encoding="utf-8", prefix="riskmodel-ocds-")  # noqa: SIM115
 
     def add(self, position: int, record: Record, keys: list[bytes | None]) -> None:
-        rows = [tuple(row.get(c) for c in _COLUMNS) for _, row in record.rows]
-        self._batch.append((position, record.source, record.locator, record.reason, rows, keys))
-        if len(self._batch) >= self._BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        pickle.dump(self._batch, self._file, pickle.HIGHEST_PROTOCOL)
-        self._batch = []
+        rows = [[row.get(c) for c in _COLUMNS] for _, row in record.rows]
+        line = [position, record.source, record.locator, record.reason, rows,
+                [None if k is None else k.hex() for k in keys]]
+        self._file.write(json.dumps(line, default=_encode) + "\n")
 
     def records(self) -> Iterator[tuple[int, Record, list[bytes | None]]]:
         """Yield ``(position, record, row keys)`` for each record added, in order."""
-        if self._batch:
-            self._flush()
         self._file.seek(0)
-        while True:
-            try:
-                batch = pickle.load(self._file)
-            except EOFError:
-                return
-            for position, source, locator, reason, rows, keys in batch:
-                yield position, Record(source, locator, tuple((_TABLE, dict(zip(_COLUMNS, values, strict=True)))
-                                                              for values in rows), reason), keys
+        for line in self._file:
+            position, source, locator, reason, rows, keys = json.loads(line, object_hook=_decode)
+            yield position, Record(source, locator, tuple((_TABLE, dict(zip(_COLUMNS, values, strict=True)))
+                                                          for values in rows), reason), [
+                None if k is None else bytes.fromhex(k) for k in keys]
 
     def __enter__(self) -> _Spill:
         return self

@@ -37,7 +37,7 @@ from riskmodel.contract.staged import StagedDataset, stage_dataset
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import MAX_REASONS, Scorer
-from riskmodel.scoring.neighbourhood import Neighbourhood
+from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
 from riskmodel.scoring.report import write_report
 from riskmodel.tracking import data_sha256
 
@@ -111,13 +111,6 @@ def _rejected_businesses(dataset: Any, scored: pd.Index, as_of: dt.date) -> pd.D
     return pd.DataFrame(rows, columns=["company_number", "reason"])
 
 
-#: The column of each table that names the business its rows are about (the watchlist is screened against, not
-#: about a business).
-_BUSINESS_KEY = {"officers": "company_number", "ownership": "company_number", "accounts": "company_number",
-                 "licences": "holder_company_number", "contracts": "supplier_company_number",
-                 "transactions": "company_number", "labels": "company_number"}
-
-
 def _coverage(dataset: Any, scored: pd.Index) -> dict[str, dict[str, int]]:
     """Rows of each table, how many are about a scored business and how many scored businesses have any.
 
@@ -125,8 +118,8 @@ def _coverage(dataset: Any, scored: pd.Index) -> dict[str, dict[str, int]]:
     that a reason citing a missing record is read as a gap in the sources, not as something about the business.
     """
     coverage: dict[str, dict[str, int]] = {}
-    for table, key in _BUSINESS_KEY.items():
-        if table not in dataset:
+    for table, key in BUSINESS_KEYS.items():
+        if table == "companies" or table not in dataset:
             continue
         numbers = dataset[table][key]
         on_scored = numbers.isin(scored)

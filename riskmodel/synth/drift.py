@@ -41,6 +41,8 @@ from features.catalogue import CATALOGUE
 from riskmodel.contract import load_dataset
 from riskmodel.contract.validate import Dataset
 from riskmodel.errors import RiskmodelError
+from riskmodel.scoring.neighbourhood import BUSINESS_KEYS
+from riskmodel.synth.compare import _first_division, sic_section
 
 __all__ = ["EPSILON", "LEVELS", "MAX_CATEGORIES", "DriftReport", "column_drift", "drift_report",
            "population_stability"]
@@ -51,10 +53,6 @@ EPSILON = 1e-4
 MAX_CATEGORIES = 12
 #: PSI levels: under the first, alike; under the second, moderate; otherwise a major shift.
 LEVELS = (0.1, 0.25)
-#: The column naming the business in each table (as in the scoring report's coverage).
-_BUSINESS_KEY = {"companies": "company_number", "officers": "company_number", "ownership": "company_number",
-                 "accounts": "company_number", "licences": "holder_company_number",
-                 "contracts": "supplier_company_number", "transactions": "company_number", "labels": "company_number"}
 
 
 def _bins(expected: np.ndarray, bins: int) -> tuple[str, np.ndarray]:
@@ -163,11 +161,7 @@ def _log10(values: pd.Series) -> pd.Series:
 
 
 def _first_section(codes: pd.Series) -> pd.Series:
-    from riskmodel.synth.compare import sic_section
-
-    division = pd.to_numeric(codes.astype("string").str.extract(r"(\d{4,5})")[0].str.zfill(5).str[:2],
-                             errors="coerce")
-    return division.map(lambda d: None if pd.isna(d) else sic_section(int(d)))
+    return _first_division(codes).map(lambda d: None if pd.isna(d) else sic_section(int(d)))
 
 
 def _awards(contracts: pd.DataFrame) -> pd.DataFrame:
@@ -261,7 +255,7 @@ def column_drift(synthetic: Dataset, real: Dataset, bins: int = 10) -> tuple[pd.
 def _evidenced(dataset: Dataset, population: pd.Index) -> set[str]:
     """Tables holding rows about at least one business of ``population`` (the register and watchlist always)."""
     tables = {"companies", "watchlist"}
-    for table, key in _BUSINESS_KEY.items():
+    for table, key in BUSINESS_KEYS.items():
         if table in dataset and len(dataset[table]) and dataset[table][key].isin(population).any():
             tables.add(table)
     return tables
