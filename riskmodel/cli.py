@@ -271,6 +271,9 @@ def features_command(
     feature_set: Annotated[str, typer.Option(
         help="Feature set: all, family:<module> or without:<module>.")] = "all",
     list_features: Annotated[bool, typer.Option("--list", help="Print the feature catalogue and exit.")] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Businesses per partition (--engine dask).")] = 20_000,
 ) -> None:
     """Build point-in-time features per business (or list the feature catalogue)."""
     import datetime as dt
@@ -298,6 +301,25 @@ def features_command(
     if out.suffix.lower() not in (".parquet", ".csv"):
         err_console.print(f"--out {out} must end in .parquet or .csv")
         raise typer.Exit(EXIT_USAGE)
+    engine, scheduler = _engine(engine, scheduler)
+    if engine == "dask":
+        if out.suffix.lower() != ".parquet":
+            err_console.print(f"--engine dask writes partitioned parquet: --out {out} must end in .parquet")
+            raise typer.Exit(EXIT_USAGE)
+        from riskmodel.distributed import features_job
+
+        try:
+            names = feature_pipelines.feature_set(feature_set)
+        except KeyError as exc:
+            err_console.print(f"unknown feature set or feature: {exc}")
+            raise typer.Exit(EXIT_USAGE) from None
+        businesses, quarantined = features_job(data_dir, when, names, out, scheduler=scheduler,
+                                               chunk_size=chunk_size, announce=console.print)
+        console.print(f"wrote {businesses:,} businesses x {len(names)} features as of {when} to {out} "
+                      "(partitioned parquet)")
+        if quarantined:
+            console.print(f"[yellow]{quarantined:,} input rows were quarantined (see riskmodel validate)[/yellow]")
+        return
     dataset = load_dataset(data_dir)
     try:
         frame = feature_pipelines.build(dataset, when, feature_set)
@@ -315,6 +337,21 @@ def features_command(
     if dataset.rows_quarantined:
         console.print(f"[yellow]{dataset.rows_quarantined:,} input rows were quarantined (see riskmodel validate)"
                       "[/yellow]")
+
+
+ENGINE_HELP = "Where the job runs: local (this process) or dask (a cluster; see --scheduler)."
+SCHEDULER_HELP = ("Dask scheduler address, e.g. tcp://host:8786 (default: $DASK_SCHEDULER_ADDRESS, else a "
+                  "LocalCluster sized to this machine).")
+
+
+def _engine(engine: str, scheduler: str | None) -> tuple[str, str | None]:
+    from riskmodel.engine import resolve_engine
+
+    try:
+        return resolve_engine(engine, scheduler)
+    except RiskmodelError as exc:
+        err_console.print(str(exc))
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _parse_date(option: str, value: str | None) -> dt.date | None:
@@ -350,6 +387,8 @@ def train(
         "--set", help="Override a config value: section.key=value (TOML value), repeatable.")] = None,
     no_register: Annotated[bool, typer.Option("--no-register", help="Log the run without registering the model.")
                            ] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Train, evaluate and track a model in MLflow; register it as riskmodel@challenger."""
     from riskmodel.config import load_config
@@ -362,7 +401,9 @@ def train(
         overrides.append(f"data.as_of={as_of}")
     cfg = load_config(config, overrides)
     console.print(f"Training experiment {cfg.name!r} on {data_dir} (MLflow: {tracking_uri()})")
-    result = run_training(data_dir, cfg, register=not no_register)
+    engine, scheduler = _engine(engine, scheduler)
+    result = run_training(data_dir, cfg, register=not no_register, engine=engine, scheduler=scheduler,
+                          announce=console.print)
     fm = result.fitted
     console.print(f"training date {fm.as_of}; validation window to {fm.validation_end}; "
                   f"{len(fm.X):,} businesses; {int((fm.status == 1).sum()):,} positives known at the training date")
@@ -389,6 +430,8 @@ def score(
     chunk_size: Annotated[int, typer.Option(min=1, help="Businesses per chunk.")] = 20_000,
     top: Annotated[int, typer.Option(min=1, help="Businesses shown in detail in the report.")] = 50,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    engine: Annotated[str, typer.Option(help=ENGINE_HELP)] = "local",
+    scheduler: Annotated[str | None, typer.Option(help=SCHEDULER_HELP)] = None,
 ) -> None:
     """Score every business of DATA_DIR: ranked scores with reasons, quarantine, manifest and an HTML report."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -400,6 +443,7 @@ def score(
         err_console.print(f"--explain must be one of {', '.join(EXPLAIN_MODES)}, got {explain!r}")
         raise typer.Exit(EXIT_USAGE)
     when = _parse_date("--as-of", as_of)
+    engine, scheduler = _engine(engine, scheduler)
     with Progress(TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=quiet, transient=True) as bar:
         task = bar.add_task("chunks", total=None)
@@ -408,7 +452,8 @@ def score(
             bar.update(task, completed=done, total=total)
 
         result = run_score_job(data_dir, model, out, as_of=when, explain=explain, resume=resume,
-                               chunk_size=chunk_size, top_n=top, progress=progress)
+                               chunk_size=chunk_size, top_n=top, progress=progress, engine=engine,
+                               scheduler=scheduler, announce=None if quiet else err_console.print)
     if not quiet:
         m = result.manifest
         console.print(f"scored {m['businesses_scored']:,} businesses as of {m['as_of']} with riskmodel version "

@@ -14,6 +14,7 @@ same index of source rows).
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import pyarrow.ipc as ipc
 
 from riskmodel.contract.validate import Dataset, load_dataset
 
-__all__ = ["INDEX_COLUMNS", "StagedDataset", "stage_dataset"]
+__all__ = ["INDEX_COLUMNS", "StagedDataset", "open_staged", "stage_dataset"]
 
 #: Columns each table keeps in memory once staged (None: the whole table). They are what the neighbourhood index,
 #: the business graph and the labelled businesses are built from; the watchlist is reference data, not rows per
@@ -147,16 +148,47 @@ def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None
         _write(batches, path)
         # Validation leaves reference cycles holding a batch's worth of memory: collect them before the next table.
         gc.collect()
-        columns = INDEX_COLUMNS[name]
-        with pa.memory_map(str(path)) as source:
-            table = ipc.open_file(source).read_all()
-            # The source rows, kept as the index (a named index; an unnamed one is a RangeIndex of no meaning).
-            index = [c for c in table.schema.pandas_metadata.get("index_columns", [])
-                     if isinstance(c, str) and not c.startswith("__index_level_")]
-            kept = (table if columns is None else table.select([*columns, *index])).to_pandas()
-        pa.default_memory_pool().release_unused()
-        return kept
+        return _index_frame(path, name)
 
     dataset = load_dataset(root, tables, sink=sink)
     gc.collect()
+    return StagedDataset(dataset, folder)
+
+
+def _index_frame(path: Path, name: str) -> pd.DataFrame:
+    """Read the in-memory part of a staged table: its :data:`INDEX_COLUMNS`, indexed by source row."""
+    columns = INDEX_COLUMNS[name]
+    with pa.memory_map(str(path)) as source:
+        table = ipc.open_file(source).read_all()
+        # The source rows, kept as the index (a named index; an unnamed one is a RangeIndex of no meaning).
+        index = [c for c in table.schema.pandas_metadata.get("index_columns", [])
+                 if isinstance(c, str) and not c.startswith("__index_level_")]
+        kept = (table if columns is None else table.select([*columns, *index])).to_pandas()
+    pa.default_memory_pool().release_unused()
+    return kept
+
+
+def open_staged(folder: str | Path, tables: list[str], extract_date: dt.date | None,
+                source: str | None = None) -> StagedDataset:
+    """Reopen a data set staged by :func:`stage_dataset` (in another process: a Dask worker).
+
+    The tables hold the same rows and index columns as the staging process holds; the quarantine, problems and
+    summary stay with that process (they are empty here).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The staging folder.
+    tables : list of str
+        The tables the staging process kept (a rejected table may have a file but is not part of the data set).
+    extract_date : date or None
+        The data set's extract date (point-in-time views read it).
+    source : str, optional
+        The data set's source.
+    """
+    folder = Path(folder)
+    held = {name: _index_frame(folder / f"{name}.arrow", name) for name in tables}
+    empty = pd.DataFrame()
+    dataset = Dataset(root=folder, tables=held, quarantine={}, problems=empty, summary=empty,
+                      extract_date=extract_date, source=source)
     return StagedDataset(dataset, folder)

@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ import pyarrow.parquet as pq
 from features.pit import AsOf
 from riskmodel import __version__
 from riskmodel.contract.staged import StagedDataset, stage_dataset
+from riskmodel.engine import resolve_engine
 from riskmodel.errors import RiskmodelError
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import MAX_REASONS, Scorer
@@ -63,7 +65,8 @@ class _AtomicFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp")
+        # A name of this writer's own: on a cluster, a task may be run twice at once (a worker thought lost).
+        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
     def __enter__(self) -> Path:
         return self.tmp
@@ -152,7 +155,8 @@ def _quarantine_frame(dataset: Any, rejected: pd.DataFrame) -> pd.DataFrame:
 
 def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, as_of: dt.date | None = None,
                   explain: str = "all", resume: bool = False, chunk_size: int = 20_000, top_n: int = 50,
-                  progress: Progress | None = None) -> JobResult:
+                  progress: Progress | None = None, engine: str = "local", scheduler: str | None = None,
+                  announce: Callable[[str], None] | None = None) -> JobResult:
     """Score every business of a data set and write the officers' outputs.
 
     Parameters
@@ -175,6 +179,14 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         Businesses shown in detail in the report.
     progress : callable, optional
         Called with (chunks done, chunks in total).
+    engine : {"local", "dask"}
+        Score the chunks in this process, or on a Dask cluster (:mod:`riskmodel.distributed`). Both write
+        the same files; a job started on one engine can be resumed on the other.
+    scheduler : str, optional
+        With ``engine="dask"``: a scheduler address (default ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
+        ``out`` must then be on storage every worker can read and write.
+    announce : callable, optional
+        Called with a line naming the Dask cluster and its dashboard when it starts.
 
     Returns
     -------
@@ -184,7 +196,10 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     ------
     RiskmodelError
         If ``resume`` is asked for a job with other inputs or settings, or the inputs cannot be used.
+    riskmodel.distributed.DistributedScoringError
+        If the cluster cannot finish every chunk (the finished ones are kept for ``resume``).
     """
+    engine, scheduler = resolve_engine(engine, scheduler)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     out = Path(out)
@@ -219,31 +234,31 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         raise RiskmodelError("the data set has no extract date: give --as-of", field="as_of")
     view = AsOf(dataset, when)
     numbers = view.index.sort_values()
-    neighbourhood = Neighbourhood(view, take=staged.take)
-    del view  # its shared work (the graph's inputs) is not needed once the indexes are built
-    names = _NameLookup(staged)
-    timings["load_seconds"] = time.perf_counter() - start
-    timings["features_seconds"] = 0.0
-
-    start = time.perf_counter()
     n_chunks = max(1, -(-len(numbers) // int(chunk_size)))
-    for i in range(n_chunks):
-        part = partial / f"part-{i:05d}.parquet"
-        if not part.exists():
-            started = time.perf_counter()
-            chunk = numbers[i * chunk_size:(i + 1) * chunk_size]
-            X = neighbourhood.features(chunk, bundle.feature_names).loc[chunk]
-            timings["features_seconds"] += time.perf_counter() - started
-            frame = scorer.score_frame(X, when.isoformat(), explain=explain, names=names(chunk))
-            # Each part in rank order, so the final files are a merge of the parts read front to back.
-            frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
-            # Small row groups: the merge decodes one group of each part at a time, not the whole part. A part with
-            # its final name is always complete.
-            with _AtomicFile(part) as tmp:
-                frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
-        if progress is not None:
-            progress(i + 1, n_chunks)
-    timings["scoring_seconds"] = time.perf_counter() - start - timings["features_seconds"]
+    engine_info: dict[str, Any] = {"name": engine}
+    if engine == "local":
+        neighbourhood = Neighbourhood(view, take=staged.take)
+        del view  # its shared work (the graph's inputs) is not needed once the indexes are built
+        names = _NameLookup(staged)
+        timings["load_seconds"] = time.perf_counter() - start
+        timings["features_seconds"] = 0.0
+        start = time.perf_counter()
+        for i in range(n_chunks):
+            part = partial / f"part-{i:05d}.parquet"
+            if not part.exists():
+                chunk = numbers[i * chunk_size:(i + 1) * chunk_size]
+                timings["features_seconds"] += write_part(neighbourhood, scorer, names, chunk, when, explain, part)
+            if progress is not None:
+                progress(i + 1, n_chunks)
+        timings["scoring_seconds"] = time.perf_counter() - start - timings["features_seconds"]
+    else:
+        del view
+        timings["load_seconds"] = time.perf_counter() - start
+        start = time.perf_counter()
+        engine_info.update(_score_on_dask(staged, bundle, version, numbers, int(chunk_size), when, explain, partial,
+                                          scheduler, n_chunks, progress, announce))
+        timings["features_seconds"] = engine_info.pop("features_seconds")
+        timings["scoring_seconds"] = time.perf_counter() - start - timings["features_seconds"]
 
     start = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -267,7 +282,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
                   "training_data": bundle.metadata.get("training_data")},
         "data": {"path": str(data_dir.resolve()), "sha256": job["data_sha256"],
                  "extract_date": str(dataset.extract_date), "source": dataset.source},
-        "explain": explain, "chunks": n_chunks, "chunk_size": int(chunk_size),
+        "explain": explain, "chunks": n_chunks, "chunk_size": int(chunk_size), "engine": engine_info,
         "rows": tables,
         "rows_in": int(sum(t["rows_read"] for t in tables.values())),
         "rows_used": int(sum(t["rows_kept"] for t in tables.values())),
@@ -291,6 +306,59 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
                                                                  encoding="utf-8"))
     shutil.rmtree(partial)
     return JobResult(out, manifest)
+
+
+def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd.Index, chunk_size: int,
+                   when: dt.date, explain: str, partial: Path, scheduler: str | None, n_chunks: int,
+                   progress: Progress | None, announce: Callable[[str], None] | None) -> dict[str, Any]:
+    """Score the chunks without a part file on a Dask cluster; return what the manifest records of it."""
+    from riskmodel.distributed import PartsJob, score_parts
+    from riskmodel.engine import dask_client
+
+    model_dir = partial / "model"
+    bundle.save(model_dir)  # the workers load it from here, checksums verified
+    job = PartsJob(staged=str(staged.folder.resolve()), tables=tuple(staged.dataset.tables),
+                   extract_date=staged.dataset.extract_date, as_of=when, feature_names=tuple(bundle.feature_names),
+                   model=str(model_dir.resolve()), version=version, explain=explain, partial=str(partial.resolve()))
+    todo = [i for i in range(n_chunks) if not (partial / f"part-{i:05d}.parquet").exists()]
+    resumed = n_chunks - len(todo)
+    with dask_client(scheduler, announce=announce) as client:
+        workers = len(client.scheduler_info()["workers"])
+
+        def advance(done: int) -> None:
+            if progress is not None:
+                progress(resumed + done, n_chunks)
+
+        advance(0)
+        costs = score_parts(client, job, numbers, chunk_size, todo, advance)
+    scored = costs[costs["rows"] > 0]
+    return {"name": "dask", "scheduler": scheduler or "LocalCluster", "workers": workers,
+            "partitions": n_chunks, "partitions_resumed": resumed,
+            "features_seconds": float(scored["features_seconds"].sum()),
+            "partition_seconds_median": float(scored["seconds"].median()) if len(scored) else None,
+            "worker_setup_seconds_median": float(scored.loc[scored["setup_seconds"] > 0, "setup_seconds"].median())
+            if (scored["setup_seconds"] > 0).any() else None,
+            "worker_peak_rss_mb": {str(pid): float(g.max()) for pid, g in
+                                   scored.groupby("worker_pid")["worker_peak_rss_mb"]}}
+
+
+def write_part(neighbourhood: Neighbourhood, scorer: Scorer, names: Callable[[pd.Index], pd.Series], chunk: pd.Index,
+               when: dt.date, explain: str, part: Path) -> float:
+    """Score one chunk of businesses into the part file ``part``; return the seconds spent building features.
+
+    Both engines write their parts here, so a part holds the same rows whichever engine wrote it.
+    """
+    started = time.perf_counter()
+    X = neighbourhood.features(chunk, scorer.bundle.feature_names).loc[chunk]
+    feature_seconds = time.perf_counter() - started
+    frame = scorer.score_frame(X, when.isoformat(), explain=explain, names=names(chunk))
+    # Each part in rank order, so the final files are a merge of the parts read front to back.
+    frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
+    # Small row groups: the merge decodes one group of each part at a time, not the whole part. A part with its
+    # final name is always complete.
+    with _AtomicFile(part) as tmp:
+        frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
+    return feature_seconds
 
 
 def _rank_order(numbers: np.ndarray, log_odds: np.ndarray) -> np.ndarray:

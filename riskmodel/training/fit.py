@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
 import numpy as np
@@ -38,7 +39,11 @@ from riskmodel.training.split import (
     split_components,
 )
 
-__all__ = ["FittedModel", "TrainingError", "fit_model", "protected_columns", "training_data", "training_dates"]
+if TYPE_CHECKING:
+    from riskmodel.distributed import ClusterFeatures
+
+__all__ = ["PROBE_ROWS", "FittedModel", "TrainingError", "fit_model", "protected_columns", "training_data",
+           "training_dates"]
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +118,14 @@ class FittedModel:
         return self.y_future.to_numpy()[self.split.evaluation]
 
 
+#: With a cluster, the number of trees is chosen by early stopping on a sample of at most this many training rows
+#: (whole network components), fitted locally: LightGBM's Dask learner has no early stopping.
+PROBE_ROWS = 250_000
+
+
 def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = "", code_version: str = "",
-              X: pd.DataFrame | None = None, on_trial: TrialCallback | None = None) -> FittedModel:
+              X: pd.DataFrame | None = None, on_trial: TrialCallback | None = None,
+              cluster: ClusterFeatures | None = None) -> FittedModel:
     """Train, calibrate and evaluate a model.
 
     Parameters
@@ -129,6 +140,10 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         Features as of the training date, when already built (benchmarks); built here otherwise.
     on_trial : callable, optional
         Called with each hyper-parameter search trial (number, parameters, measures) when ``search.trials > 0``.
+    cluster : ClusterFeatures, optional
+        Run on a Dask cluster (:mod:`riskmodel.distributed`): features are built there, and the final LightGBM fit
+        runs there with ``lightgbm.dask`` (:mod:`riskmodel.training.distributed`), with the number of trees chosen
+        locally by early stopping on at most :data:`PROBE_ROWS` training rows.
 
     Returns
     -------
@@ -144,8 +159,14 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         raise TrainingError("the data set has no labels table (or it is empty): labels are needed to train")
     as_of, end = training_dates(dataset, config)
     start = time.perf_counter()
+    if cluster is None:
+        def build(when: dt.date, wanted: list[str] | str) -> pd.DataFrame:
+            return features.build(dataset, when, wanted)
+    else:
+        def build(when: dt.date, wanted: list[str] | str) -> pd.DataFrame:
+            return cluster(when, features.feature_set(wanted) if isinstance(wanted, str) else wanted)
     if X is None:
-        X = features.build(dataset, as_of, config.features.set)
+        X = build(as_of, config.features.set)
     timings["features_seconds"] = time.perf_counter() - start
     names = list(X.columns)
     leaked = [n for n in names if any(n == p.split(".")[1] for p in protected_columns())]
@@ -169,7 +190,8 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         return _Stage(make_pipeline(stage_params, sector), categorical)
 
     start = time.perf_counter()
-    train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of)
+    train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of,
+                                                         build)
     timings["history_features_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
     tset = pu_training_set(train_X, train_status, train_groups, config.pu, first_stage, config.seed)
@@ -182,12 +204,23 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
                                     seed=config.seed, on_trial=on_trial)
         tset.info["search_best_holdout_average_precision"] = best_score
     probe = make_pipeline(params, sector)
-    fit_pipeline(probe, tset.X[~stop], tset.y[~stop], tset.weight[~stop], categorical=categorical,
+    learn = ~stop
+    if cluster is not None and learn.sum() > PROBE_ROWS:
+        learn &= _group_sample(tset.groups, PROBE_ROWS / learn.sum(), config.seed + 1)
+    fit_pipeline(probe, tset.X[learn], tset.y[learn], tset.weight[learn], categorical=categorical,
                  X_valid=tset.X[stop], y_valid=tset.y[stop], w_valid=tset.weight[stop], patience=patience)
     probe_model: lgb.LGBMClassifier = probe[-1]
     best = int(probe_model.best_iteration_ or probe_model.booster_.current_iteration())
     pipeline = make_pipeline({**params, "n_estimators": max(best, 1)}, sector)
-    fit_pipeline(pipeline, tset.X, tset.y, tset.weight, categorical=categorical)
+    if cluster is None:
+        fit_pipeline(pipeline, tset.X, tset.y, tset.weight, categorical=categorical)
+    else:
+        from riskmodel.training.distributed import fit_pipeline_dask
+
+        # Rows in a seeded random order: each worker's piece then holds both classes and a fair share of sectors.
+        order = np.random.default_rng(config.seed).permutation(len(tset.y))
+        fit_pipeline_dask(cluster.client, pipeline, tset.X.iloc[order], tset.y[order], tset.weight[order],
+                          categorical=categorical)
     timings["fit_seconds"] = time.perf_counter() - start
     y_tune = y_future.to_numpy()[split.tuning]
     classifier: lgb.LGBMClassifier = pipeline[-1]
@@ -265,7 +298,8 @@ def _group_sample(groups: np.ndarray, share: float, seed: int) -> np.ndarray:
 
 
 def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, status: pd.Series,
-                   components: pd.Series, split: Split, as_of: dt.date) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+                   components: pd.Series, split: Split, as_of: dt.date,
+                   build: Callable[[dt.date, list[str]], pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Training rows: the training date's, plus earlier snapshots labelled by what was detected after each.
 
     Snapshot rows keep only training-side businesses that were unlabelled at the snapshot; their status is
@@ -279,7 +313,7 @@ def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, 
     for k in range(1, config.data.history_snapshots + 1):
         t_k = (pd.Timestamp(as_of) - pd.DateOffset(months=k * h)).date()
         end = (pd.Timestamp(as_of) - pd.DateOffset(months=(k - 1) * h)).date()
-        X_k = features.build(dataset, t_k, list(X.columns))
+        X_k = build(t_k, list(X.columns))
         X_k = X_k[X_k.index.isin(train_ids)]
         if X_k.empty:
             break

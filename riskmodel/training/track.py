@@ -11,10 +11,12 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,11 +25,15 @@ import features
 from riskmodel import __version__
 from riskmodel.config import ExperimentConfig
 from riskmodel.contract import load_dataset
+from riskmodel.engine import resolve_engine
 from riskmodel.registry import MODEL_NAME
 from riskmodel.tracking import data_sha256, experiment_id, git_commit
 from riskmodel.training import plots
 from riskmodel.training.card import CardInputs, model_card
 from riskmodel.training.fit import FittedModel, fit_model, protected_columns
+
+if TYPE_CHECKING:
+    from riskmodel.distributed import ClusterFeatures
 
 __all__ = ["TrainResult", "card_inputs", "train"]
 
@@ -97,7 +103,8 @@ def _log_metrics(mlflow: Any, metrics: dict[str, float], prefix: str = "") -> No
 
 
 def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = True,
-          alias: str = "challenger") -> TrainResult:
+          alias: str = "challenger", engine: str = "local", scheduler: str | None = None,
+          announce: Callable[[str], None] | None = None) -> TrainResult:
     """Train, evaluate, log to MLflow and register the model under ``alias``.
 
     Parameters
@@ -110,15 +117,44 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
         Register the model as ``riskmodel`` and point ``alias`` at the new version.
     alias : str
         Registry alias of the new version.
+    engine : {"local", "dask"}
+        With ``dask``, features are built and the final LightGBM fit runs on a Dask cluster
+        (:func:`riskmodel.training.fit.fit_model`); the tables are staged for the workers in a temporary folder
+        under ``RISKMODEL_SCRATCH`` (default: the system's temporary folder), which must be storage every worker
+        reads on a multi-machine cluster.
+    scheduler : str, optional
+        With ``engine="dask"``: a scheduler address (default ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
+    announce : callable, optional
+        Called with a line naming the Dask cluster and its dashboard when it starts.
 
     Returns
     -------
     TrainResult
     """
+    engine, scheduler = resolve_engine(engine, scheduler)
+    data_dir = Path(data_dir)
+    if engine == "dask":
+        from riskmodel.contract.staged import stage_dataset
+        from riskmodel.distributed import ClusterFeatures
+        from riskmodel.engine import dask_client
+
+        scratch_root = os.environ.get("RISKMODEL_SCRATCH")
+        with tempfile.TemporaryDirectory(prefix="riskmodel-train-", dir=scratch_root) as scratch, \
+                dask_client(scheduler, announce=announce) as client:
+            staged = stage_dataset(data_dir, Path(scratch) / "staged")
+            workers = len(client.scheduler_info()["workers"])
+            return _train(data_dir, config, register=register, alias=alias,
+                          cluster=ClusterFeatures(client, staged),
+                          engine_tags={"engine": "dask", "engine.scheduler": scheduler or "LocalCluster",
+                                       "engine.workers": str(workers)})
+    return _train(data_dir, config, register=register, alias=alias, cluster=None, engine_tags={"engine": "local"})
+
+
+def _train(data_dir: Path, config: ExperimentConfig, *, register: bool, alias: str, cluster: ClusterFeatures | None,
+           engine_tags: dict[str, str]) -> TrainResult:
     import mlflow
     from mlflow.models import infer_signature
 
-    data_dir = Path(data_dir)
     dataset = load_dataset(data_dir)
     data_sha = data_sha256(data_dir)
     commit = git_commit()
@@ -131,7 +167,8 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
                 mlflow.log_params(params)
                 mlflow.log_metrics(measures)
 
-        fm = fit_model(dataset, config, data_sha256=data_sha, code_version=code_version, on_trial=log_trial)
+        fm = fit_model(dataset, config, data_sha256=data_sha, code_version=code_version, on_trial=log_trial,
+                       cluster=cluster)
         tmp = Path(tmp_name)
         mlflow.log_params({k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in config.flat().items()})
         mlflow.log_params({"train_as_of": fm.as_of.isoformat(), "validation_end": fm.validation_end.isoformat(),
@@ -141,7 +178,7 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
                          "data.source": dataset.source or data_dir.name,
                          "data.extract_date": str(dataset.extract_date), "feature_set": config.features.set,
                          "catalogue_version": fm.bundle.metadata["catalogue_version"],
-                         "pu.strategy": config.pu.strategy})
+                         "pu.strategy": config.pu.strategy, **engine_tags})
         _log_metrics(mlflow, fm.metrics)
         _log_metrics(mlflow, fm.tuning_metrics, "tuning_")
         _log_metrics(mlflow, {f"{k}": v for k, v in fm.pu_info.items() if isinstance(v, int | float)}, "pu_")

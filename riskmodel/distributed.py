@@ -1,0 +1,349 @@
+"""Features and batch scores computed on a Dask cluster (``--engine dask``), equal to the local engine's.
+
+The client validates and stages the data set (:func:`riskmodel.contract.staged.stage_dataset`) on storage every
+worker reads. The businesses become a Dask DataFrame with one partition per chunk, and ``map_partitions`` runs
+each partition on a worker:
+
+- ``riskmodel score``: the partition is scored into the part file the local engine would write
+  (:func:`riskmodel.scoring.batch.write_part`); the client merges the parts into the ranked outputs with the local
+  engine's code, so both engines give the same files.
+- ``riskmodel features``: the partition's features are returned and Dask writes them as partitioned parquet
+  (:func:`build_features`).
+
+Each worker opens the staged tables once per job and keeps them, with the neighbourhood indexes built from them
+(:class:`riskmodel.scoring.neighbourhood.Neighbourhood`) and the model when scoring, for every partition it is
+given. Cross-business features (the business graph, counts at an office or a premises) are read from those
+indexes, so a business's features do not depend on which partition it falls in.
+
+A part is written under a temporary name and renamed when complete, so a worker lost mid-partition leaves nothing
+under a final name. Dask reruns a lost worker's partitions on the others; a partition that kills workers again
+and again fails the job with :class:`DistributedScoringError`, with the finished parts kept for ``--resume``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from riskmodel.errors import RiskmodelError
+
+__all__ = ["ClusterFeatures", "DistributedScoringError", "PartsJob", "build_features", "features_job", "score_parts"]
+
+log = logging.getLogger(__name__)
+
+
+class DistributedScoringError(RiskmodelError):
+    """The cluster could not finish the job's partitions (the finished ones are kept for ``--resume``)."""
+
+
+@dataclass(frozen=True)
+class PartsJob:
+    """What a worker needs to score any partition of a job (small: it travels with every task).
+
+    Attributes
+    ----------
+    staged : str
+        The staging folder (on storage every worker reads).
+    tables : tuple of str
+        The tables of the data set.
+    extract_date : date or None
+        The data set's extract date.
+    as_of : date
+        The date of the features and scores.
+    feature_names : tuple of str
+        The features to build (scoring: the model's).
+    model : str, optional
+        The job's saved model folder (scoring only).
+    version : str
+        The model version named in the outputs.
+    explain : str
+        Which businesses get reasons.
+    partial : str
+        The folder of the part files (scoring only).
+    """
+
+    staged: str
+    tables: tuple[str, ...]
+    extract_date: dt.date | None
+    as_of: dt.date
+    feature_names: tuple[str, ...]
+    model: str | None = None
+    version: str = ""
+    explain: str = "all"
+    partial: str = ""
+
+
+class _Context:
+    """A worker's model, staged tables and neighbourhood indexes for one job."""
+
+    def __init__(self, job: PartsJob) -> None:
+        from features.pit import AsOf
+        from riskmodel.artifact import load_bundle
+        from riskmodel.contract.staged import open_staged
+        from riskmodel.scoring.batch import _NameLookup
+        from riskmodel.scoring.core import Scorer
+        from riskmodel.scoring.neighbourhood import Neighbourhood
+
+        started = time.perf_counter()
+        staged = open_staged(job.staged, list(job.tables), job.extract_date)
+        self.neighbourhood = Neighbourhood(AsOf(staged.dataset, job.as_of), take=staged.take)
+        self.names = _NameLookup(staged)
+        self.scorer = Scorer(load_bundle(job.model), job.version) if job.model else None
+        self.seconds = time.perf_counter() - started
+
+
+_LOCK = threading.Lock()
+#: The current job's context in this worker process (one job at a time: a new job replaces it).
+_CONTEXTS: dict[PartsJob, _Context] = {}
+
+
+def _context(job: PartsJob) -> tuple[_Context, bool]:
+    """Return this worker's context for ``job`` (built on first use) and whether this call built it."""
+    with _LOCK:  # a worker with several threads builds it once
+        if job not in _CONTEXTS:
+            _CONTEXTS.clear()
+            _CONTEXTS[job] = _Context(job)
+            return _CONTEXTS[job], True
+        return _CONTEXTS[job], False
+
+
+#: Columns of what each partition returns to the client.
+_RESULT = {"part": "int64", "rows": "int64", "seconds": "float64", "features_seconds": "float64",
+           "setup_seconds": "float64", "worker_pid": "int64", "worker_peak_rss_mb": "float64"}
+
+
+def _score_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
+    """Score one partition of businesses into its part file; return one row of what it cost."""
+    from riskmodel.scoring.batch import write_part
+
+    part_number = int(numbers["part"].iloc[0]) if len(numbers) else -1
+    started = time.perf_counter()
+    features_seconds = setup_seconds = 0.0
+    if len(numbers):
+        part = Path(job.partial) / f"part-{part_number:05d}.parquet"
+        if not part.exists():  # written by an earlier attempt of this task
+            context, built = _context(job)
+            assert context.scorer is not None, "a scoring job names its model"
+            setup_seconds = context.seconds if built else 0.0
+            chunk = pd.Index(numbers["company_number"].to_numpy(), dtype=object)
+            features_seconds = write_part(context.neighbourhood, context.scorer, context.names, chunk, job.as_of,
+                                          job.explain, part)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+    return pd.DataFrame({"part": [part_number], "rows": [len(numbers)],
+                         "seconds": [time.perf_counter() - started], "features_seconds": [features_seconds],
+                         "setup_seconds": [setup_seconds], "worker_pid": [os.getpid()],
+                         "worker_peak_rss_mb": [peak]}).astype(_RESULT)
+
+
+def _feature_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
+    """Build the features of one partition of businesses (indexed by company number)."""
+    chunk = pd.Index(numbers["company_number"].to_numpy(), dtype=object, name="company_number")
+    if not len(chunk):
+        return pd.DataFrame(columns=pd.Index(job.feature_names), index=chunk, dtype="float64")
+    context, _ = _context(job)
+    return context.neighbourhood.features(chunk, list(job.feature_names)).loc[chunk]
+
+
+def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int]) -> Any:
+    """Return the chunks ``parts`` of ``numbers`` as a Dask DataFrame, one partition per chunk."""
+    import dask.dataframe as dd
+
+    values = np.asarray(numbers, dtype=object)
+
+    def chunk(i: int) -> pd.DataFrame:
+        piece = values[i * chunk_size:(i + 1) * chunk_size]
+        return pd.DataFrame({"company_number": pd.Series(piece, dtype=object),
+                             "part": np.full(len(piece), i, dtype="int64")})
+
+    # One partition per chunk: the same chunks as the local engine, so a job can be resumed on either engine.
+    return dd.from_map(chunk, parts, meta=chunk(parts[0]).iloc[:0], enforce_metadata=False)
+
+
+def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, out: Path) -> int:
+    """Build the features of ``numbers`` on the cluster and write them as partitioned parquet in ``out``.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    job : PartsJob
+        The job (no model).
+    numbers : Index
+        The businesses, in output order.
+    chunk_size : int
+        Businesses per partition.
+    out : Path
+        A folder (created) for ``part.N.parquet`` files; reading it with ``pandas.read_parquet`` gives the frame
+        :func:`features.build` returns.
+
+    Returns
+    -------
+    int
+        The number of partitions written.
+    """
+    n_parts = max(1, -(-len(numbers) // chunk_size))
+    businesses = _businesses(numbers, chunk_size, list(range(n_parts)))
+    meta = pd.DataFrame(columns=pd.Index(job.feature_names), index=pd.Index([], dtype=object, name="company_number"),
+                        dtype="float64")
+    frame = businesses.map_partitions(_feature_partition, job, meta=meta, enforce_metadata=False)
+    client.compute(frame.to_parquet(str(out), write_index=True, compute=False)).result()
+    return n_parts
+
+
+def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, parts: list[int],
+                progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Score the chunks ``parts`` of ``numbers`` on the cluster, each into its part file.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    job : PartsJob
+        The job.
+    numbers : Index
+        Every business to score, in chunk order.
+    chunk_size : int
+        Businesses per chunk (chunk ``i`` is ``numbers[i * chunk_size:(i + 1) * chunk_size]``).
+    parts : list of int
+        The chunks to score (the others are done).
+    progress : callable, optional
+        Called with the number of chunks finished so far, as they finish.
+
+    Returns
+    -------
+    DataFrame
+        One row per chunk scored: rows, seconds, feature seconds, the worker's setup seconds (on its first
+        chunk), its process id and peak resident memory.
+
+    Raises
+    ------
+    DistributedScoringError
+        If a partition cannot be finished (it killed its workers, or the cluster went away).
+    """
+    from distributed import as_completed
+
+    if not parts:
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in _RESULT.items()})
+    results = _businesses(numbers, chunk_size, parts).map_partitions(_score_partition, job, meta=dict(_RESULT),
+                                                                     enforce_metadata=False)
+    futures = client.compute(results.to_delayed())
+    done: list[pd.DataFrame] = []
+    failed: list[str] = []
+    for future in as_completed(futures):
+        try:
+            done.append(future.result())
+        except Exception as exc:  # a worker's error, reported with the partition it stopped
+            failed.append(f"{type(exc).__name__}: {exc}")
+            log.warning("a partition failed: %s: %s", type(exc).__name__, exc)
+        if progress is not None:
+            progress(len(done))
+    if failed:
+        client.cancel(futures)
+        raise DistributedScoringError(
+            f"{len(failed)} of {len(parts)} partition(s) could not be scored on the cluster ({failed[0]}); the "
+            f"{len(done)} finished are kept: fix the cause and rerun with --resume", failed=failed,
+            finished=len(done), partitions=len(parts))
+    return pd.concat(done, ignore_index=True).sort_values("part", ignore_index=True)
+
+
+def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: str | Path, *,
+                 scheduler: str | None = None, chunk_size: int = 20_000,
+                 announce: Callable[[str], None] | None = None) -> tuple[int, int]:
+    """``riskmodel features --engine dask``: stage the data set, build the features on a cluster, write parquet.
+
+    Parameters
+    ----------
+    data_dir : str or Path
+        A data set written to the contract.
+    as_of : date
+        Point in time of the features.
+    names : list of str
+        The features.
+    out : str or Path
+        The output folder of partitioned parquet (replaced when the job finishes; a temporary folder beside it
+        until then, so a folder with this name is always complete).
+    scheduler : str, optional
+        A scheduler address (default ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
+    chunk_size : int
+        Businesses per partition.
+    announce : callable, optional
+        Called with a line naming the cluster and its dashboard.
+
+    Returns
+    -------
+    (int, int)
+        Businesses written and input rows quarantined.
+    """
+    import shutil
+
+    from features.pit import AsOf
+    from riskmodel.contract.staged import stage_dataset
+    from riskmodel.engine import dask_client
+
+    out = Path(out)
+    work = out.with_name(f".{out.name}.work")
+    shutil.rmtree(work, ignore_errors=True)
+    try:
+        staged = stage_dataset(data_dir, work / "staged")
+        numbers = AsOf(staged.dataset, as_of).index  # the order features.build gives
+        job = PartsJob(staged=str((work / "staged").resolve()), tables=tuple(staged.dataset.tables),
+                       extract_date=staged.dataset.extract_date, as_of=as_of, feature_names=tuple(names))
+        with dask_client(scheduler, announce=announce) as client:
+            build_features(client, job, numbers, chunk_size, work / "features")
+        if out.is_dir():
+            shutil.rmtree(out)
+        else:
+            out.unlink(missing_ok=True)
+        os.replace(work / "features", out)
+        return len(numbers), staged.dataset.rows_quarantined
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class ClusterFeatures:
+    """Feature frames of a staged data set built on a cluster, for any date: ``features.build`` on Dask.
+
+    Training calls it for the training date and each history snapshot; the frame returned is the one
+    :func:`features.build` gives for the same data set, date and names.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    staged : StagedDataset
+        The data set, staged on storage every worker reads.
+    chunk_size : int
+        Businesses per partition.
+    """
+
+    def __init__(self, client: Any, staged: Any, chunk_size: int = 20_000) -> None:
+        self.client = client
+        self.staged = staged
+        self.chunk_size = chunk_size
+
+    def __call__(self, as_of: dt.date, names: list[str]) -> pd.DataFrame:
+        """Return the features ``names`` of every business that existed at ``as_of``."""
+        from features.pit import AsOf
+
+        dataset = self.staged.dataset
+        numbers = AsOf(dataset, as_of).index
+        job = PartsJob(staged=str(Path(self.staged.folder).resolve()), tables=tuple(dataset.tables),
+                       extract_date=dataset.extract_date, as_of=as_of, feature_names=tuple(names))
+        n_parts = max(1, -(-len(numbers) // self.chunk_size))
+        meta = pd.DataFrame(columns=pd.Index(names), index=pd.Index([], dtype=object, name="company_number"),
+                            dtype="float64")
+        frame = _businesses(numbers, self.chunk_size, list(range(n_parts))).map_partitions(
+            _feature_partition, job, meta=meta, enforce_metadata=False)
+        result: pd.DataFrame = self.client.compute(frame).result()
+        return result

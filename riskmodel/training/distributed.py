@@ -1,0 +1,306 @@
+"""The final LightGBM refit on a Dask cluster, as an alternative to :func:`riskmodel.training.model.fit_pipeline`.
+
+:func:`riskmodel.training.fit.fit_model` picks the number of trees with early stopping on a local probe fit, then
+refits the pipeline on every training row. :func:`fit_pipeline_dask` does that refit with
+``lightgbm.dask.DaskLGBMClassifier`` (LightGBM's data-parallel learner over sockets between Dask workers) and
+returns an ordinary, locally usable pipeline: the transformers are fitted on the client with pandas exactly as
+locally, and the distributed classifier is converted with ``to_local()`` and stripped of its cluster settings.
+
+Dask, distributed and ``lightgbm.dask`` are imported inside the function, so importing this module never needs
+them (``pip install riskmodel[dask]``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from riskmodel.errors import RiskmodelError
+
+if TYPE_CHECKING:
+    import distributed
+
+__all__ = ["DistributedTrainingError", "fit_pipeline_dask"]
+
+log = logging.getLogger(__name__)
+
+# LightGBM parameter aliases (lightgbm.basic._ConfigAliases) that lightgbm.dask rejects, ignores or overrides.
+_EARLY_STOPPING = frozenset({"early_stopping_round", "early_stopping_rounds", "early_stopping", "n_iter_no_change"})
+_IGNORED = frozenset({"num_threads", "num_thread", "nthread", "nthreads", "num_machines", "num_machine"})
+_TREE_LEARNER = ("tree_learner", "tree_learner_type", "tree", "tree_type")
+_PARALLEL_LEARNERS = frozenset({"data", "data_parallel", "feature", "feature_parallel", "voting", "voting_parallel"})
+# lightgbm.dask always warns about n_jobs: the classifier's get_params() carries it and each worker uses its threads.
+_IGNORED_WARNING = r"Parameter (n_jobs|num_threads?|nthreads?|num_machines?) will be ignored"
+_LABEL, _WEIGHT = "label", "weight"
+
+
+class DistributedTrainingError(RiskmodelError):
+    """The pipeline cannot be fitted on the Dask cluster: unusable data layout, or workers that fail or cannot talk.
+
+    Evidence fields always include ``workers`` (addresses of the cluster's workers), ``rows`` and ``partitions``;
+    class problems add ``positives`` and ``negatives`` (and ``partition_rows``/``partition_positives`` for a
+    partition without both classes); failures on the cluster add ``cause`` (the original exception's type and text,
+    also chained as ``__cause__``).
+    """
+
+
+def fit_pipeline_dask(client: distributed.Client, pipeline: Pipeline, X: pd.DataFrame, y: np.ndarray,
+                      weight: np.ndarray | None = None, *, categorical: Sequence[str] = (),
+                      partitions: int | None = None) -> Pipeline:
+    """Fit the transformers locally, then LightGBM on the Dask cluster of ``client``; return a local pipeline.
+
+    The transformers (every step but the last) are fitted on the client with pandas, as
+    :func:`~riskmodel.training.model.fit_pipeline` does: their state (sector quantile grids) is small. The
+    transformed rows are cut into ``partitions`` row-contiguous pieces; piece ``i`` (its features, labels and
+    weights, with identical divisions) is placed on worker ``i`` modulo the number of workers, sorted by address,
+    and persisted there. ``lightgbm.dask.DaskLGBMClassifier`` with the last step's parameters then trains one model
+    over all pieces, and its ``to_local()`` classifier, with the last step's parameters restored, replaces the last
+    step.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Client of the cluster to train on.
+    pipeline : Pipeline
+        Unfitted pipeline from :func:`~riskmodel.training.model.make_pipeline`; its last step is an
+        ``lgb.LGBMClassifier`` whose ``n_estimators`` is the number of trees to grow (no early stopping here).
+    X : DataFrame
+        Training rows. The index is not sent to the cluster.
+    y : ndarray
+        Binary labels, one per row of ``X``.
+    weight : ndarray, optional
+        Sample weights, one per row of ``X``.
+    categorical : sequence of str
+        Columns LightGBM treats as categorical; names absent from the transformed frame are skipped.
+    partitions : int, optional
+        Number of row-contiguous pieces. Default: the number of workers (at least 1). With fewer pieces than
+        workers only ``partitions`` workers train; with more, a worker concatenates its pieces (a copy).
+
+    Returns
+    -------
+    Pipeline
+        ``pipeline``, fitted; its last step is a local ``lgb.LGBMClassifier`` with ``booster_``, the same
+        parameters as before and ``n_estimators`` trees (binary labels).
+
+    Raises
+    ------
+    DistributedTrainingError
+        If there are fewer rows than partitions, ``y`` lacks a class, a partition lacks a class, the cluster has
+        no workers, a worker holds no piece it was given, or the cluster fails (workers that cannot bind or reach
+        LightGBM's ports, socket errors, killed or lost workers, cancelled tasks, time-outs).
+    ValueError
+        If ``y`` or ``weight`` does not have one value per row, or ``partitions`` is below 1.
+
+    Notes
+    -----
+    Limits of ``lightgbm.dask`` (LightGBM 4.x) and how they are handled:
+
+    * No early stopping: early-stopping parameters are dropped; the caller chooses ``n_estimators`` locally.
+    * ``num_threads``/``n_jobs`` and ``num_machines`` are ignored and overridden (each worker uses its own
+      threads); ``n_jobs`` is set to the fewest threads of any worker and the "will be ignored" warning silenced.
+    * ``tree_learner`` must be data, feature or voting parallel; anything else becomes ``"data"``.
+    * Ports: by default every worker opens a random free port. A ``local_listen_port`` in the parameters fails
+      when a host runs several workers; ports take time to be released, so a reused port may fail to bind.
+      Either failure raises :class:`DistributedTrainingError`; retry, or pass ``machines``.
+    * A worker without data takes no part in training; every piece is placed on a named worker and checked.
+    * Each worker label-encodes its own rows, so a piece with only one class silently trains on wrong labels
+      (observed with LightGBM 4.7); every piece is therefore required to contain both classes.
+    * In data-parallel training each feature's histogram bins (categories included) are found from one worker's
+      rows: the rows should be in random order, and the model is close to, not identical with, a local fit.
+      Which worker gets which rank can change between runs, so ``deterministic`` no longer guarantees an
+      identical model file.
+    * The booster records the cluster (``num_machines``, ``machines``, ports); its parameters section is reset
+      to a local fit's, so the model file holds no worker addresses and ``refit`` does not reopen the network.
+    * A worker that dies mid-training leaves the others waiting on their sockets for ``time_out`` minutes
+      (default 120; settable as a parameter of the last step). Concurrent fits on one cluster may hang.
+    * The transformed frame must hold numeric or pandas categorical columns (as locally).
+    """
+    y = np.asarray(y)
+    rows = len(X)
+    if len(y) != rows or (weight is not None and len(weight) != rows):
+        raise ValueError(f"y and weight need one value per row of X ({rows}), got {len(y)} and "
+                         f"{None if weight is None else len(weight)}")
+    if partitions is not None and partitions < 1:
+        raise ValueError(f"partitions must be at least 1, got {partitions}")
+    workers = _workers(client, rows)
+    n_parts = partitions if partitions is not None else max(len(workers), 1)
+    evidence: dict[str, Any] = {"workers": workers, "rows": rows, "partitions": n_parts}
+    if not workers:
+        raise DistributedTrainingError("the Dask cluster has no workers; start workers or wait for them to "
+                                       "connect, then retry", **evidence)
+    if rows < n_parts:
+        raise DistributedTrainingError(
+            f"{rows} training rows cannot be split into {n_parts} partitions (one per worker by default); "
+            "pass fewer partitions or fit locally with fit_pipeline", **evidence)
+    classes = np.unique(y)
+    positives = int(np.count_nonzero(y))
+    evidence.update(positives=positives, negatives=rows - positives)
+    if len(classes) < 2:
+        raise DistributedTrainingError(
+            f"the training labels hold a single class ({positives} positives, {rows - positives} negatives); "
+            "a classifier needs both", **evidence)
+    bounds = np.linspace(0, rows, n_parts + 1).round().astype(int)
+    missing = [i for i in range(n_parts) if len(np.unique(y[bounds[i]:bounds[i + 1]])) < len(classes)]
+    if missing:
+        raise DistributedTrainingError(
+            f"partition(s) {missing} of {n_parts} lack a class; LightGBM's Dask learner label-encodes each "
+            "worker's rows on their own, so that would train on wrong labels. Shuffle the rows or use fewer "
+            "partitions", **evidence, partition_rows=np.diff(bounds).tolist(),
+            partition_positives=[int(np.count_nonzero(y[a:b])) for a, b in itertools.pairwise(bounds)])
+
+    pre = pipeline[:-1]
+    Xt = pre.fit_transform(X) if len(pre.steps) else X
+    name, local = pipeline.steps[-1]
+    original: dict[str, Any] = local.get_params()
+    params = _dask_params(original, client)
+    cats: list[str] | str = [c for c in categorical if c in Xt.columns] or "auto"
+
+    from distributed import CancelledError, KilledWorker
+    from lightgbm.basic import LightGBMError
+
+    try:
+        fitted = _fit_on_cluster(client, Xt, y, weight, bounds, workers, params, cats, evidence)
+    except (LightGBMError, OSError, KilledWorker, CancelledError) as err:  # OSError covers sockets and time-outs
+        raise DistributedTrainingError(
+            f"distributed LightGBM training on {len(workers)} worker(s) failed: {type(err).__name__}: {err}. "
+            "Check that the workers are alive, have memory for their rows and can open and reach each other's "
+            "ports (no fixed local_listen_port with several workers per host), then retry; fit_pipeline fits the "
+            "same pipeline locally", **evidence, cause=f"{type(err).__name__}: {err}") from err
+    _restore_params(fitted, original)
+    fitted._Booster = _local_booster(fitted.booster_, original)
+    pipeline.steps[-1] = (name, fitted)
+    return pipeline
+
+
+def _workers(client: distributed.Client, rows: int) -> list[str]:
+    """Addresses of the cluster's workers, sorted; a scheduler that cannot be reached raises the module's error."""
+    try:
+        return sorted(str(w) for w in client.scheduler_info()["workers"])
+    except OSError as err:
+        raise DistributedTrainingError(f"the Dask scheduler cannot be reached: {err}; check the client's address "
+                                       "and that the cluster is running", workers=[], rows=rows,
+                                       cause=f"{type(err).__name__}: {err}") from err
+
+
+def _dask_params(params: Mapping[str, Any], client: distributed.Client) -> dict[str, Any]:
+    """Adapt the local classifier's parameters to ``DaskLGBMClassifier`` (see the limits in the docstring)."""
+    out = {k: v for k, v in params.items() if k not in _EARLY_STOPPING and k not in _IGNORED}
+    dropped = sorted(k for k in params if k in _EARLY_STOPPING and params[k] is not None)
+    if dropped:
+        log.info("early stopping is not supported by lightgbm.dask; ignoring %s", dropped)
+    learner = next((out.pop(k) for k in _TREE_LEARNER if k in out), "data")
+    for k in _TREE_LEARNER:
+        out.pop(k, None)
+    out["tree_learner"] = learner if learner in _PARALLEL_LEARNERS else "data"
+    threads = [int(n) for n in client.nthreads().values() if n]
+    out["n_jobs"] = min(threads) if threads else 1
+    return out
+
+
+def _to_cluster(client: distributed.Client, Xt: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None,
+                bounds: np.ndarray, workers: Sequence[str]) -> tuple[list[Any], list[list[Any]]]:
+    """Put piece ``i`` of the rows on worker ``i % len(workers)``, persisted there; dask X, y (and weight).
+
+    Features, labels and weights of a piece are scattered to one worker and persisted there with a strict worker
+    restriction, so the scheduler's work stealing cannot move them. Every collection gets the same divisions
+    (positions in a fresh ``RangeIndex``), so the partitions of X, y and weight align row for row.
+
+    Returns
+    -------
+    (collections, pieces)
+        The dask collections for X, y (and weight), and per kind the persisted one-partition collections.
+    """
+    import dask.dataframe as dd
+    from distributed import wait
+
+    whole: list[pd.DataFrame | pd.Series] = [Xt.reset_index(drop=True), pd.Series(y, name=_LABEL)]
+    if weight is not None:
+        whole.append(pd.Series(np.asarray(weight, dtype="float64"), name=_WEIGHT))
+    pieces: list[list[Any]] = [[] for _ in whole]
+    for i, (a, b) in enumerate(itertools.pairwise(bounds.tolist())):
+        worker = workers[i % len(workers)]
+        # Scatter fails fast when the worker is gone; persisted data whose worker dies is lost, not waited for.
+        futures = client.scatter([data.iloc[a:b] for data in whole], workers=[worker], hash=False)
+        one = [dd.from_delayed([f], meta=data.iloc[:0], divisions=(a, b - 1))
+               for f, data in zip(futures, whole, strict=True)]
+        for j, persisted in enumerate(client.persist(one, workers=[worker], allow_other_workers=False)):
+            pieces[j].append(persisted)
+    wait([p for kind in pieces for p in kind])
+    divisions = (*bounds[:-1].tolist(), int(bounds[-1]) - 1)
+    collections = [dd.from_delayed([p.to_delayed()[0] for p in kind], meta=data.iloc[:0], divisions=divisions,
+                                   verify_meta=False) for kind, data in zip(pieces, whole, strict=True)]
+    return collections, pieces
+
+
+def _check_placement(client: distributed.Client, pieces: Sequence[Sequence[Any]], workers: Sequence[str],
+                     evidence: Mapping[str, Any]) -> None:
+    """Raise when a piece is not held by the worker it was put on (a lost or restarted worker)."""
+    from distributed import futures_of
+
+    misplaced = []
+    for i, parts in enumerate(zip(*pieces, strict=True)):
+        worker = workers[i % len(workers)]
+        held = client.who_has([f for part in parts for f in futures_of(part)])
+        if any(set(map(str, holders)) != {worker} for holders in held.values()):
+            misplaced.append(i)
+    if misplaced:
+        raise DistributedTrainingError(
+            f"partition(s) {misplaced} of the training rows are not on their workers (lost or restarted "
+            "workers); check that the workers are alive and have memory, then retry", **evidence,
+            misplaced=misplaced)
+
+
+def _fit_on_cluster(client: distributed.Client, Xt: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None,
+                    bounds: np.ndarray, workers: Sequence[str], params: Mapping[str, Any], cats: list[str] | str,
+                    evidence: Mapping[str, Any]) -> lgb.LGBMClassifier:
+    """Put the rows on the cluster, train ``DaskLGBMClassifier`` and return its local classifier."""
+    from lightgbm.dask import DaskLGBMClassifier
+
+    collections, pieces = _to_cluster(client, Xt, y, weight, bounds, workers)
+    _check_placement(client, pieces, workers, evidence)
+    dX, dy = collections[0], collections[1]
+    dw = collections[2] if len(collections) > 2 else None
+    model = DaskLGBMClassifier(client=client, **params)
+    log.info("training LightGBM on %d worker(s): %d rows in %d partitions", min(len(workers), len(bounds) - 1),
+             len(Xt), len(bounds) - 1)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_IGNORED_WARNING, category=UserWarning)
+        model.fit(dX, dy, sample_weight=dw, categorical_feature=cats)
+    local: lgb.LGBMClassifier = model.to_local()
+    return local
+
+
+def _restore_params(model: lgb.LGBMClassifier, params: Mapping[str, Any]) -> None:
+    """Give a ``to_local()`` classifier exactly ``params``: drop cluster settings (threads, tree learner, ports)."""
+    extra = set(model.get_params()) - set(params)
+    for key in extra:
+        model._other_params.pop(key, None)
+        model.__dict__.pop(key, None)
+    model.set_params(**params)
+
+
+def _local_booster(booster: lgb.Booster, params: Mapping[str, Any]) -> lgb.Booster:
+    """Reload ``booster`` with the parameters section of a local fit: no worker addresses, ports or machine count.
+
+    The distributed booster records ``num_machines``, ``machines`` and ``local_listen_port``; a booster loaded from
+    such a model file (or string) would set up the network again in ``refit`` or continued training, and the file
+    would differ between runs by its ports. ``Booster.reset_parameter`` is no way out: it crashes the process.
+    """
+    learner = next((str(params[k]) for k in _TREE_LEARNER if k in params), "serial")
+    n_jobs = params.get("n_jobs")
+    local = {"num_machines": "1", "machines": "", "local_listen_port": "12400", "tree_learner": learner,
+             "num_threads": str(n_jobs) if isinstance(n_jobs, int) and n_jobs > 0 else "0"}
+    text = booster.model_to_string(num_iteration=-1)
+    head, sep, tail = text.partition("\nend of parameters")
+    for key, value in local.items():
+        head = re.sub(rf"^\[{key}: .*\]$", f"[{key}: {value}]", head, count=1, flags=re.MULTILINE)
+    return lgb.Booster(model_str=head + sep + tail)

@@ -1,0 +1,206 @@
+"""Model layer: the Dask engine gives the local engine's answers, survives a lost worker and resumes a failed job.
+
+Every test runs on a LocalCluster of 2 worker processes reached through its scheduler address, the path a
+multi-machine cluster takes (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from riskmodel.cli import app
+from riskmodel.distributed import DistributedScoringError
+from riskmodel.registry import export_model
+from riskmodel.scoring.batch import run_score_job
+from riskmodel.training.track import TrainResult
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+OUTPUTS = ("scores.parquet", "scores.csv", "quarantine.csv", "report.html")
+CHUNK = 1_500
+
+
+def _cluster(**config: object) -> distributed.LocalCluster:
+    with dask.config.set(config):
+        return distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    cluster = _cluster()
+    yield cluster.scheduler_address
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def model_dir(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_model(str(trained.model_version), tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="module")
+def local_job(world: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    run_score_job(world, model_dir, out, chunk_size=CHUNK)
+    return out
+
+
+def _same_outputs(out: Path, reference: Path) -> None:
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def _worker_pids(address: str) -> list[int]:
+    with distributed.Client(address) as client:
+        return sorted(client.run(os.getpid).values())
+
+
+def test_dask_engine_writes_exactly_the_local_engines_files(world: Path, model_dir: Path, local_job: Path,
+                                                             scheduler: str, tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_score_job(world, model_dir, tmp_path / "out", chunk_size=CHUNK, engine="dask", scheduler=scheduler,
+                           announce=lines.append)
+    _same_outputs(tmp_path / "out", local_job)
+    engine = result.manifest["engine"]
+    assert engine["name"] == "dask" and engine["workers"] == 2 and engine["scheduler"] == scheduler
+    assert engine["partitions"] == json.loads((local_job / "manifest.json").read_text())["chunks"]
+    assert len(engine["worker_peak_rss_mb"]) == 2, "both workers scored partitions"
+    assert "dashboard http" in lines[0]
+    assert not (tmp_path / "out" / ".partial").exists()
+
+
+def test_dask_features_equal_the_local_build(world: Path, scheduler: str, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import features
+    from riskmodel.contract import load_dataset
+    from riskmodel.distributed import features_job
+
+    when = dt.date(2024, 6, 30)
+    names = features.feature_set("all")
+    businesses, _ = features_job(world, when, names, tmp_path / "f.parquet", scheduler=scheduler, chunk_size=2_500)
+    got = pd.read_parquet(tmp_path / "f.parquet")
+    assert len(list((tmp_path / "f.parquet").glob("*.parquet"))) > 1, "written as partitioned parquet"
+    expected = features.build(load_dataset(world), when, names)
+    assert businesses == len(expected)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=False)
+
+
+def test_a_worker_killed_mid_job_loses_and_duplicates_no_row(world: Path, model_dir: Path, local_job: Path,
+                                                              scheduler: str, tmp_path: Path) -> None:
+    victim = _worker_pids(scheduler)[0]
+    killed: list[int] = []
+
+    def kill_once(done: int, total: int) -> None:
+        if done >= 1 and not killed:  # a partition is finished: the workers are busy with the next ones
+            os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
+
+    run_score_job(world, model_dir, tmp_path / "out", chunk_size=CHUNK, engine="dask", scheduler=scheduler,
+                  progress=kill_once)
+    assert killed and victim not in _worker_pids(scheduler), "the worker was killed (its nanny started a new one)"
+    _same_outputs(tmp_path / "out", local_job)
+
+
+def test_a_job_that_loses_its_partitions_fails_clearly_and_resumes(world: Path, model_dir: Path, local_job: Path,
+                                                                    tmp_path: Path) -> None:
+    # No retries: the partition a killed worker held fails the job at once.
+    cluster = _cluster(**{"distributed.scheduler.allowed-failures": 0})
+    out = tmp_path / "out"
+    try:
+        victims = _worker_pids(cluster.scheduler_address)
+
+        def kill_all(done: int, total: int) -> None:
+            if done >= 1:
+                for pid in victims:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+        with pytest.raises(DistributedScoringError, match="rerun with --resume") as err:
+            run_score_job(world, model_dir, out, chunk_size=CHUNK, engine="dask",
+                          scheduler=cluster.scheduler_address, progress=kill_all)
+    finally:
+        cluster.close()
+    finished = sorted((out / ".partial").glob("part-*.parquet"))
+    assert 1 <= len(finished) < err.value.evidence["partitions"]
+    assert err.value.evidence["finished"] >= 1 and err.value.evidence["failed"]
+    for name in (*OUTPUTS, "manifest.json"):
+        assert not (out / name).exists(), f"{name} must not look finished after a failed job"
+    # The rerun finishes on the local engine (either engine resumes the other's parts).
+    result = run_score_job(world, model_dir, out, chunk_size=CHUNK, resume=True)
+    assert result.manifest["engine"] == {"name": "local"}
+    _same_outputs(out, local_job)
+
+
+def test_score_command_on_a_scheduler_address(world: Path, model_dir: Path, local_job: Path, scheduler: str,
+                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    result = runner.invoke(app, ["score", str(world), "--model", str(model_dir), "--out", str(out),
+                                 "--chunk-size", str(CHUNK), "--engine", "dask", "--scheduler", scheduler])
+    assert result.exit_code == 0, result.output
+    _same_outputs(out, local_job)
+    # The environment variable Dask itself reads names the scheduler too.
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", scheduler)
+    env_out = tmp_path / "env"
+    result = runner.invoke(app, ["score", str(world), "--model", str(model_dir), "--out", str(env_out),
+                                 "--chunk-size", str(CHUNK), "--engine", "dask", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((env_out / "manifest.json").read_text())["engine"]["scheduler"] == scheduler
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--engine", "spark"], "engine must be one of local, dask"),
+    (["--engine", "local", "--scheduler", "tcp://127.0.0.1:1"], "needs --engine dask"),
+])
+def test_engine_usage_errors(world: Path, model_dir: Path, tmp_path: Path, options: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["score", str(world), "--model", str(model_dir), "--out", str(tmp_path / "o"),
+                                      *options])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(world: Path, model_dir: Path, tmp_path: Path) -> None:
+    from riskmodel.engine import EngineError, dask_client
+
+    with pytest.raises(EngineError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        with dask_client("tcp://127.0.0.1:9"):
+            pass
+
+
+def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, store: Path, scheduler: str,
+                                                                   trained: TrainResult) -> None:
+    from support_model import FAST
+
+    from riskmodel.config import load_config
+    from riskmodel.training.track import train
+
+    lines: list[str] = []
+    result = train(world, load_config(overrides=[*FAST, "name=test-dask"]), register=False, engine="dask",
+                   scheduler=scheduler, announce=lines.append)
+    fm = result.fitted
+    booster = fm.bundle.booster
+    assert booster.num_trees() == fm.bundle.metadata["best_iteration"]
+    text = booster.model_to_string()
+    assert "[num_machines: 1]" in text and "127.0.0.1" not in text, "a local model, no worker addresses"
+    # The cluster built the local engine's features, and the local probe chose the same number of trees; the
+    # data-parallel fit bins each feature on one worker's rows, so the model is close to the local one, not equal.
+    local = trained.fitted
+    pd.testing.assert_frame_equal(fm.X, local.X)
+    assert fm.bundle.metadata["best_iteration"] == local.bundle.metadata["best_iteration"]
+    assert abs(fm.metrics["roc_auc"] - local.metrics["roc_auc"]) < 0.03
+    assert booster.model_to_string() != local.bundle.booster.model_to_string()
+    import mlflow
+
+    tags = mlflow.get_run(result.run_id).data.tags
+    assert tags["engine"] == "dask" and tags["engine.workers"] == "2"
+    assert "dashboard" in lines[0]
