@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark scripts: synthetic worlds on disk and the per-seed median table."""
+"""Shared pieces of the benchmark scripts: synthetic worlds on disk, process memory and the per-seed median table."""
 
 from __future__ import annotations
 
@@ -19,6 +19,20 @@ def ensure_world(folder: Path, businesses: int, seed: int = 0) -> Path:
         subprocess.run([sys.executable, "-m", "riskmodel", "synth", "--businesses", str(businesses), "--seed",
                         str(seed), "--out", str(folder), "--quiet"], check=True, stdout=subprocess.DEVNULL)
     return folder
+
+
+def proc_status(pid: int, fields: Sequence[str]) -> dict[str, int]:
+    """The ``fields`` of ``/proc/PID/status`` in kB (``VmRSS``, ``RssAnon``, ...); empty once the process is gone."""
+    out: dict[str, int] = {}
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in fields:
+                    out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
 
 
 def print_medians(results: Sequence[Mapping[str, float]], seeds: Sequence[int]) -> None:

@@ -25,21 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import proc_status
+
 REPO = Path(__file__).resolve().parents[1]
 FIELDS = ("VmRSS", "RssAnon", "RssFile")
 
 
 def _status(pid: int) -> dict[str, int]:
-    out: dict[str, int] = {}
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key in FIELDS:
-                    out[key] = int(value.split()[0])
-    except OSError:
-        pass
-    return out
+    return proc_status(pid, FIELDS)
 
 
 def run(code: Path, world: Path, model: str) -> dict[str, float]:

@@ -118,6 +118,22 @@ def _context(job: PartsJob) -> tuple[_Context, bool]:
         return _CONTEXTS[job], False
 
 
+def _release() -> int:
+    """Drop this worker's job context (run on every worker when a job ends); return how many were held."""
+    with _LOCK:
+        held = len(_CONTEXTS)
+        _CONTEXTS.clear()
+    return held
+
+
+def _release_all(client: Any) -> None:
+    """Free the job's tables, indexes and model on every worker: a long-lived cluster serves other work next."""
+    try:
+        client.run(_release)
+    except Exception as exc:  # a worker lost at the end of the job holds nothing any more
+        log.warning("could not release the job's memory on every worker: %s: %s", type(exc).__name__, exc)
+
+
 #: Columns of what each partition returns to the client.
 _RESULT = {"part": "int64", "rows": "int64", "seconds": "float64", "features_seconds": "float64",
            "setup_seconds": "float64", "worker_pid": "int64", "worker_peak_rss_mb": "float64"}
@@ -197,7 +213,10 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
     meta = pd.DataFrame(columns=pd.Index(job.feature_names), index=pd.Index([], dtype=object, name="company_number"),
                         dtype="float64")
     frame = businesses.map_partitions(_feature_partition, job, meta=meta, enforce_metadata=False)
-    client.compute(frame.to_parquet(str(out), write_index=True, compute=False)).result()
+    try:
+        client.compute(frame.to_parquet(str(out), write_index=True, compute=False)).result()
+    finally:
+        _release_all(client)
     return n_parts
 
 
@@ -240,16 +259,19 @@ def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, 
     futures = client.compute(results.to_delayed())
     done: list[pd.DataFrame] = []
     failed: list[str] = []
-    for future in as_completed(futures):
-        try:
-            done.append(future.result())
-        except Exception as exc:  # a worker's error, reported with the partition it stopped
-            failed.append(f"{type(exc).__name__}: {exc}")
-            log.warning("a partition failed: %s: %s", type(exc).__name__, exc)
-        if progress is not None:
-            progress(len(done))
-    if failed:
+    try:
+        for future in as_completed(futures):
+            try:
+                done.append(future.result())
+            except Exception as exc:  # a worker's error, reported with the partition it stopped
+                failed.append(f"{type(exc).__name__}: {exc}")
+                log.warning("a partition failed: %s: %s", type(exc).__name__, exc)
+            if progress is not None:
+                progress(len(done))
+    finally:
         client.cancel(futures)
+        _release_all(client)
+    if failed:
         raise DistributedScoringError(
             f"{len(failed)} of {len(parts)} partition(s) could not be scored on the cluster ({failed[0]}); the "
             f"{len(done)} finished are kept: fix the cause and rerun with --resume", failed=failed,
@@ -345,5 +367,8 @@ class ClusterFeatures:
                             dtype="float64")
         frame = _businesses(numbers, self.chunk_size, list(range(n_parts))).map_partitions(
             _feature_partition, job, meta=meta, enforce_metadata=False)
-        result: pd.DataFrame = self.client.compute(frame).result()
+        try:
+            result: pd.DataFrame = self.client.compute(frame).result()
+        finally:
+            _release_all(self.client)
         return result

@@ -64,7 +64,7 @@ def machine_workers() -> int:
 
 @contextmanager
 def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
-                announce: Callable[[str], None] | None = None) -> Iterator[Client]:
+                announce: Callable[[str], None] | None = None, timeout: str = "30s") -> Iterator[Client]:
     """Connect to ``scheduler``, or to a LocalCluster started for the block and closed after it.
 
     Parameters
@@ -75,6 +75,8 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
         Workers of the LocalCluster (default :func:`machine_workers`); ignored with a scheduler.
     announce : callable, optional
         Called once with a line naming the cluster and its dashboard address (the CLI prints it).
+    timeout : str
+        How long to keep trying to reach ``scheduler``.
 
     Raises
     ------
@@ -91,7 +93,7 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
     cluster: Any = None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise EngineError(f"cannot reach the Dask scheduler at {scheduler}: {exc}", scheduler=scheduler) from None
         where = f"Dask scheduler {scheduler}"

@@ -33,3 +33,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def trained(world: Path, store: Path) -> TrainResult:
     return train(world, load_config(overrides=[*FAST, "name=test"]))
+
+
+@pytest.fixture(scope="session")
+def model_dir(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained model exported to a folder (what batch jobs and workers load)."""
+    from riskmodel.registry import export_model
+
+    return export_model(str(trained.model_version), tmp_path_factory.mktemp("models"))

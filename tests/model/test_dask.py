@@ -6,6 +6,7 @@ multi-machine cluster takes (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,7 +19,6 @@ from typer.testing import CliRunner
 
 from riskmodel.cli import app
 from riskmodel.distributed import DistributedScoringError
-from riskmodel.registry import export_model
 from riskmodel.scoring.batch import run_score_job
 from riskmodel.training.track import TrainResult
 
@@ -39,11 +39,6 @@ def scheduler() -> Iterator[str]:
     cluster = _cluster()
     yield cluster.scheduler_address
     cluster.close()
-
-
-@pytest.fixture(scope="module")
-def model_dir(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_model(str(trained.model_version), tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +70,10 @@ def test_dask_engine_writes_exactly_the_local_engines_files(world: Path, model_d
     assert len(engine["worker_peak_rss_mb"]) == 2, "both workers scored partitions"
     assert "dashboard http" in lines[0]
     assert not (tmp_path / "out" / ".partial").exists()
+    from riskmodel.distributed import _release
+
+    with distributed.Client(scheduler) as client:
+        assert set(client.run(_release).values()) == {0}, "the workers let go of the job's tables and model"
 
 
 def test_dask_features_equal_the_local_build(world: Path, scheduler: str, tmp_path: Path) -> None:
@@ -121,10 +120,8 @@ def test_a_job_that_loses_its_partitions_fails_clearly_and_resumes(world: Path, 
         def kill_all(done: int, total: int) -> None:
             if done >= 1:
                 for pid in victims:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):  # already gone
                         os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
 
         with pytest.raises(DistributedScoringError, match="rerun with --resume") as err:
             run_score_job(world, model_dir, out, chunk_size=CHUNK, engine="dask",
@@ -172,9 +169,9 @@ def test_engine_usage_errors(world: Path, model_dir: Path, tmp_path: Path, optio
 def test_an_unreachable_scheduler_is_a_clear_error(world: Path, model_dir: Path, tmp_path: Path) -> None:
     from riskmodel.engine import EngineError, dask_client
 
-    with pytest.raises(EngineError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        with dask_client("tcp://127.0.0.1:9"):
-            pass
+    with pytest.raises(EngineError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"), \
+            dask_client("tcp://127.0.0.1:9", timeout="2s"):
+        pass
 
 
 def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, store: Path, scheduler: str,

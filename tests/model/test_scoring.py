@@ -12,17 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.registry import export_model
 from riskmodel.scoring import RiskScorer, UnknownBusinessError
 from riskmodel.scoring.batch import run_score_job
 from riskmodel.training.track import TrainResult
 
 OUTPUTS = ("scores.parquet", "scores.csv", "quarantine.csv", "report.html")
-
-
-@pytest.fixture(scope="module")
-def model_dir(trained: TrainResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_model(str(trained.model_version), tmp_path_factory.mktemp("models"))
 
 
 @pytest.fixture(scope="module")
