@@ -90,6 +90,8 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
     # distributed sets its loggers to INFO when imported: follow the application's level instead (the CLI's
     # --verbose), so that a job's output is not buried under cluster chatter.
     logging.getLogger("distributed").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+    # The P2P shuffle reports each shuffle it retires as a warning: routine, not a problem.
+    logging.getLogger("distributed.shuffle").setLevel(logging.ERROR)
     cluster: Any = None
     if scheduler:
         try:

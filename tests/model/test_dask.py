@@ -201,3 +201,20 @@ def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, s
     tags = mlflow.get_run(result.run_id).data.tags
     assert tags["engine"] == "dask" and tags["engine.workers"] == "2"
     assert "dashboard" in lines[0]
+
+
+def test_network_family_from_dask_shuffles_and_joins_equals_the_local_graph(world: Path, scheduler: str,
+                                                                              tmp_path: Path) -> None:
+    import datetime as dt
+
+    import features
+    from riskmodel.contract import load_dataset
+    from riskmodel.contract.staged import stage_dataset
+    from riskmodel.distributed_graph import NETWORK_FEATURES, network_features
+
+    when = dt.date(2023, 6, 30)
+    expected = features.build(load_dataset(world), when, list(NETWORK_FEATURES))
+    assert expected["network_component_size"].max() > 2 and (expected["distance_to_labelled_positive"] < 4).any()
+    with distributed.Client(scheduler):
+        got = network_features(stage_dataset(world, tmp_path / "staged"), when)
+    pd.testing.assert_frame_equal(got, expected, check_index_type=False)
