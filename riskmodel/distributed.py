@@ -171,19 +171,21 @@ def _feature_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
     return context.neighbourhood.features(chunk, list(job.feature_names)).loc[chunk]
 
 
+def _chunk_frame(piece: tuple[int, list[str]]) -> pd.DataFrame:
+    part, numbers = piece
+    return pd.DataFrame({"company_number": pd.Series(numbers, dtype=object),
+                         "part": np.full(len(numbers), part, dtype="int64")})
+
+
 def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int]) -> Any:
     """Return the chunks ``parts`` of ``numbers`` as a Dask DataFrame, one partition per chunk."""
     import dask.dataframe as dd
 
     values = np.asarray(numbers, dtype=object)
-
-    def chunk(i: int) -> pd.DataFrame:
-        piece = values[i * chunk_size:(i + 1) * chunk_size]
-        return pd.DataFrame({"company_number": pd.Series(piece, dtype=object),
-                             "part": np.full(len(piece), i, dtype="int64")})
-
+    # Each task carries its own chunk's numbers only (a closure over all of them would travel with every task).
+    pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
     # One partition per chunk: the same chunks as the local engine, so a job can be resumed on either engine.
-    return dd.from_map(chunk, parts, meta=chunk(parts[0]).iloc[:0], enforce_metadata=False)
+    return dd.from_map(_chunk_frame, pieces, meta=_chunk_frame((0, [])), enforce_metadata=False)
 
 
 def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, out: Path) -> int:
