@@ -74,7 +74,8 @@ def run(world: Path, model: str, engine: str, out: Path, chunk_size: int) -> dic
     roles: dict[int, str] = {}
     while proc.poll() is None:
         for pid in _tree(proc.pid):
-            roles.setdefault(pid, _role(pid, proc.pid))
+            if roles.get(pid, "other") == "other":  # a process just started may not show its command line yet
+                roles[pid] = _role(pid, proc.pid)
             for key, value in _status(pid).items():
                 peaks.setdefault(pid, dict.fromkeys(FIELDS, 0))
                 peaks[pid][key] = max(peaks[pid][key], value)
