@@ -314,7 +314,7 @@ def features_command(
             err_console.print(f"unknown feature set or feature: {exc}")
             raise typer.Exit(EXIT_USAGE) from None
         businesses, quarantined = features_job(data_dir, when, names, out, scheduler=scheduler,
-                                               chunk_size=chunk_size, announce=console.print)
+                                               chunk_size=chunk_size, announce=console.print, show_progress=True)
         console.print(f"wrote {businesses:,} businesses x {len(names)} features as of {when} to {out} "
                       "(partitioned parquet)")
         if quarantined:
@@ -403,7 +403,7 @@ def train(
     console.print(f"Training experiment {cfg.name!r} on {data_dir} (MLflow: {tracking_uri()})")
     engine, scheduler = _engine(engine, scheduler)
     result = run_training(data_dir, cfg, register=not no_register, engine=engine, scheduler=scheduler,
-                          announce=console.print)
+                          announce=console.print, show_progress=True)
     fm = result.fitted
     console.print(f"training date {fm.as_of}; validation window to {fm.validation_end}; "
                   f"{len(fm.X):,} businesses; {int((fm.status == 1).sum()):,} positives known at the training date")

@@ -188,7 +188,17 @@ def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int]) -> Any:
     return dd.from_map(_chunk_frame, pieces, meta=_chunk_frame((0, [])), enforce_metadata=False)
 
 
-def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, out: Path) -> int:
+def _wait(future: Any, show: bool) -> Any:
+    """Wait for the future and return its result, showing Dask's text progress bar of its tasks when ``show``."""
+    if show:
+        from distributed import progress
+
+        progress(future, notebook=False, multi=False)
+    return future.result()
+
+
+def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, out: Path, *,
+                   show_progress: bool = False) -> int:
     """Build the features of ``numbers`` on the cluster and write them as partitioned parquet in ``out``.
 
     Parameters
@@ -204,6 +214,8 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
     out : Path
         A folder (created) for ``part.N.parquet`` files; reading it with ``pandas.read_parquet`` gives the frame
         :func:`features.build` returns.
+    show_progress : bool
+        Show Dask's progress bar (the CLI does).
 
     Returns
     -------
@@ -216,7 +228,7 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
                         dtype="float64")
     frame = businesses.map_partitions(_feature_partition, job, meta=meta, enforce_metadata=False)
     try:
-        client.compute(frame.to_parquet(str(out), write_index=True, compute=False)).result()
+        _wait(client.compute(frame.to_parquet(str(out), write_index=True, compute=False)), show_progress)
     finally:
         _release_all(client)
     return n_parts
@@ -283,7 +295,7 @@ def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, 
 
 def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: str | Path, *,
                  scheduler: str | None = None, chunk_size: int = 20_000,
-                 announce: Callable[[str], None] | None = None) -> tuple[int, int]:
+                 announce: Callable[[str], None] | None = None, show_progress: bool = False) -> tuple[int, int]:
     """``riskmodel features --engine dask``: stage the data set, build the features on a cluster, write parquet.
 
     Parameters
@@ -303,6 +315,8 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
         Businesses per partition.
     announce : callable, optional
         Called with a line naming the cluster and its dashboard.
+    show_progress : bool
+        Show Dask's progress bar.
 
     Returns
     -------
@@ -324,7 +338,7 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
         job = PartsJob(staged=str((work / "staged").resolve()), tables=tuple(staged.dataset.tables),
                        extract_date=staged.dataset.extract_date, as_of=as_of, feature_names=tuple(names))
         with dask_client(scheduler, announce=announce) as client:
-            build_features(client, job, numbers, chunk_size, work / "features")
+            build_features(client, job, numbers, chunk_size, work / "features", show_progress=show_progress)
         if out.is_dir():
             shutil.rmtree(out)
         else:
@@ -349,12 +363,15 @@ class ClusterFeatures:
         The data set, staged on storage every worker reads.
     chunk_size : int
         Businesses per partition.
+    show_progress : bool
+        Show Dask's progress bar while a frame is built.
     """
 
-    def __init__(self, client: Any, staged: Any, chunk_size: int = 20_000) -> None:
+    def __init__(self, client: Any, staged: Any, chunk_size: int = 20_000, show_progress: bool = False) -> None:
         self.client = client
         self.staged = staged
         self.chunk_size = chunk_size
+        self.show_progress = show_progress
 
     def __call__(self, as_of: dt.date, names: list[str]) -> pd.DataFrame:
         """Return the features ``names`` of every business that existed at ``as_of``."""
@@ -370,7 +387,7 @@ class ClusterFeatures:
         frame = _businesses(numbers, self.chunk_size, list(range(n_parts))).map_partitions(
             _feature_partition, job, meta=meta, enforce_metadata=False)
         try:
-            result: pd.DataFrame = self.client.compute(frame).result()
+            result: pd.DataFrame = _wait(self.client.compute(frame), self.show_progress)
         finally:
             _release_all(self.client)
         return result

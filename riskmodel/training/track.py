@@ -104,7 +104,7 @@ def _log_metrics(mlflow: Any, metrics: dict[str, float], prefix: str = "") -> No
 
 def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = True,
           alias: str = "challenger", engine: str = "local", scheduler: str | None = None,
-          announce: Callable[[str], None] | None = None) -> TrainResult:
+          announce: Callable[[str], None] | None = None, show_progress: bool = False) -> TrainResult:
     """Train, evaluate, log to MLflow and register the model under ``alias``.
 
     Parameters
@@ -126,6 +126,8 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
         With ``engine="dask"``: a scheduler address (default ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
     announce : callable, optional
         Called with a line naming the Dask cluster and its dashboard when it starts.
+    show_progress : bool
+        Show Dask's progress bar while features are built on the cluster.
 
     Returns
     -------
@@ -144,7 +146,7 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
             staged = stage_dataset(data_dir, Path(scratch) / "staged")
             workers = len(client.scheduler_info()["workers"])
             return _train(data_dir, config, register=register, alias=alias,
-                          cluster=ClusterFeatures(client, staged),
+                          cluster=ClusterFeatures(client, staged, show_progress=show_progress),
                           engine_tags={"engine": "dask", "engine.scheduler": scheduler or "LocalCluster",
                                        "engine.workers": str(workers)})
     return _train(data_dir, config, register=register, alias=alias, cluster=None, engine_tags={"engine": "local"})

@@ -218,3 +218,15 @@ def test_network_family_from_dask_shuffles_and_joins_equals_the_local_graph(worl
     with distributed.Client(scheduler):
         got = network_features(stage_dataset(world, tmp_path / "staged"), when)
     pd.testing.assert_frame_equal(got, expected, check_index_type=False)
+
+
+def test_features_command_on_dask_shows_dasks_progress(world: Path, scheduler: str, tmp_path: Path) -> None:
+    out = tmp_path / "f.parquet"
+    result = CliRunner().invoke(app, ["features", str(world), "--as-of", "2023-06-30", "--out", str(out),
+                                      "--engine", "dask", "--scheduler", scheduler, "--chunk-size", "4000"])
+    assert result.exit_code == 0, result.output
+    assert "100% Completed" in result.output and "(partitioned parquet)" in result.output
+    assert len(list(out.glob("part.*.parquet"))) == 3 and len(pd.read_parquet(out)) > 8_000
+    bad = CliRunner().invoke(app, ["features", str(world), "--as-of", "2023-06-30", "--out", str(tmp_path / "f.csv"),
+                                   "--engine", "dask", "--scheduler", scheduler])
+    assert bad.exit_code == 2 and "writes partitioned parquet" in bad.output
