@@ -28,7 +28,7 @@ the list, name, country and start date: the same entry imported twice gets the s
 sets copies aside. Whether a World Bank entry is a person is not a column: an entry is a person only when its name
 starts with an honorific (``Mr``, ``Mrs``, ``Ms``, ``Dr``...), which is how that list writes individuals; every
 other entry is a firm. The IDB list says it in a column; the EBRD list is of firms, but writes the few individuals
-on it with an honorific as well ("Mr. Muhammad Ali"), so the same rule applies to it.
+on it with an honorific as well ("Mr. Firstname Surname"), so the same rule applies to it.
 
 Aliases (OpenSanctions ``aliases``, IDB ``Other Name``) become entries of their own, with ``#alias-N`` after the
 entry id, so that screening sees every published name.

@@ -106,10 +106,10 @@ def test_empty_watchlist_at_as_of_gives_zero() -> None:
 def test_normalisers() -> None:
     people = normalise_person_names(pd.Series(["SMITH, John A.", "Dr. Jane  O'Neill OBE", "Zoë Brontë", None]))
     assert people.tolist() == ["john a smith", "jane oneill", "zoe bronte", None]
-    firms = normalise_company_names(pd.Series(["The Acme & Co. Trading LTD", "LLC INTERRESURS",
-                                               "Jalatama Management Sdn Bhd (929594-W)", "Limited",
-                                               "GLOSOLVE UK LIMITED", "UK Power Networks"]))
-    assert firms.tolist() == ["acme and co trading", "interresurs", "jalatama management", "limited", "glosolve",
+    firms = normalise_company_names(pd.Series(["The Acme & Co. Trading LTD", "LLC NORDRESURS",
+                                               "Kemuning Management Sdn Bhd (123456-X)", "Limited",
+                                               "BRIGHTSOLVE UK LIMITED", "UK Power Networks"]))
+    assert firms.tolist() == ["acme and co trading", "nordresurs", "kemuning management", "limited", "brightsolve",
                               "uk power networks"]
 
 

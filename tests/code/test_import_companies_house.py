@@ -87,7 +87,7 @@ def test_bulk_csv_maps_categories_statuses_sic_and_day_first_dates(tmp_path: Pat
 def test_profile_csv_pads_numbers_parses_sic_lists_and_quarantines_a_missing_creation_date(tmp_path: Path) -> None:
     source = _write(tmp_path / "company_metadata.csv", [
         PROFILE_HEADER,
-        "7516638,MORAN & PARTNERS LTD,active,ltd,2019-01-04,\"['56302', '56101']\",WA11 8HE,St. Helens,England,False",
+        "7000123,HARBOUR & PARTNERS LTD,active,ltd,2019-01-04,\"['56302', '56101']\",WA1 1AA,Warrington,England,False",
         'SC123456,GUARANTEE CO,voluntary-arrangement,private-limited-guarant-nsc,2015-05-05,"68100,68310",'
         "EH1 1AA,Edinburgh,,True",
         "NI000001,NO DATE LTD,active,ltd,,47990,BT1 1AA,Belfast,,False",  # no date_of_creation
@@ -96,14 +96,14 @@ def test_profile_csv_pads_numbers_parses_sic_lists_and_quarantines_a_missing_cre
     ])
     result = import_sources("ch-companies", [source], tmp_path / "out")
     companies = _table(result, "companies")
-    assert companies.index.tolist() == ["07516638", "SC123456"]
+    assert companies.index.tolist() == ["07000123", "SC123456"]
     assert companies["company_type"].tolist() == ["ltd", "other"]
     assert companies["company_status"].tolist() == ["active", "other"]
     assert companies["sic_codes"].tolist() == ["56302;56101", "68100;68310"]
     assert companies["date_of_creation"].tolist() == [dt.date(2019, 1, 4), dt.date(2015, 5, 5)]
     # The locality is a town, not an address line: the address stays empty.
     assert companies["registered_office_address"].isna().all()
-    assert companies["registered_office_postcode"].tolist() == ["WA11 8HE", "EH1 1AA"]
+    assert companies["registered_office_postcode"].tolist() == ["WA1 1AA", "EH1 1AA"]
     assert _quarantine(result, "ch-companies") == {
         "line 4": "no date of creation (date_of_creation is empty): the contract requires it",
         "line 5": "has 11 fields where the header has 10",
@@ -163,9 +163,9 @@ def test_accounts_map_dormancy_numbers_and_filing_dates(tmp_path: Path) -> None:
     source = _write(tmp_path / "accounts_daily.csv", [
         ACCOUNTS_HEADER,
         # dormant, filed with the daily bulk file of 12 June 2024
-        f"Prod223_4022,12634532,2024-03-31,html,2024-03-31,12634532,True,0,2023-04-01,2024-03-31,2,2,,{DAILY}",
+        f"Prod223_4022,12000001,2024-03-31,html,2024-03-31,12000001,True,0,2023-04-01,2024-03-31,2,2,,{DAILY}",
         # trading; lost its leading zero; bracketed negative cash
-        f"Prod223_4022,09475488,2023-12-31,html,2023-12-31,9475488,False,3,2023-01-01,2023-12-31,\"(1,200)\","
+        f"Prod223_4022,09000002,2023-12-31,html,2023-12-31,9000002,False,3,2023-01-01,2023-12-31,\"(1,200)\","
         f"5000,125000,{DAILY}",
         # an unparseable number
         f"Prod223_4022,11111111,2023-12-31,html,2023-12-31,11111111,False,1,2023-01-01,2023-12-31,n/a,1,,{DAILY}",
@@ -185,17 +185,17 @@ def test_accounts_map_dormancy_numbers_and_filing_dates(tmp_path: Path) -> None:
     ])
     result = import_sources("ch-accounts", [source], tmp_path / "out")
     accounts = _table(result, "accounts")
-    assert accounts.index.tolist() == ["12634532", "09475488", "22222222"]
+    assert accounts.index.tolist() == ["12000001", "09000002", "22222222"]
     assert accounts["accounts_type"].tolist() == ["dormant", "other", "other"]
     assert accounts["filed_on"].tolist() == [dt.date(2024, 6, 12)] * 3
     assert accounts["period_start"].tolist() == [dt.date(2023, 4, 1), dt.date(2023, 1, 1),
                                                  dt.date(2022, 11, 1)]
     assert accounts["period_end"].tolist() == [dt.date(2024, 3, 31), dt.date(2023, 12, 31),
                                                dt.date(2023, 10, 31)]
-    trading = accounts.loc["09475488"]
+    trading = accounts.loc["09000002"]
     assert (trading["employees"], trading["cash"], trading["net_assets"], trading["turnover"]) == (
         3.0, -1200.0, 5000.0, 125000.0)
-    assert pd.isna(trading["debtors"]) and pd.isna(accounts.loc["12634532", "turnover"])
+    assert pd.isna(trading["debtors"]) and pd.isna(accounts.loc["12000001", "turnover"])
     reasons = _quarantine(result, "ch-accounts")
     assert reasons["line 4"] == "cash_bank_in_hand: 'n/a' is not a number"
     assert reasons["line 6"] == "no period end (period_end / balance_sheet_date is empty): the contract requires it"
@@ -218,14 +218,14 @@ def test_accounts_take_a_filed_on_column_and_never_the_file_name_date(tmp_path: 
     header = ACCOUNTS_HEADER.replace(",zip_url", ",filed_on")
     source = _write(tmp_path / "accounts_2024.csv", [
         header,
-        "Prod223_4022,12634532,2024-03-31,html,2024-03-31,12634532,False,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
+        "Prod223_4022,12000001,2024-03-31,html,2024-03-31,12000001,False,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
         "Prod223_4022,12634533,2024-03-31,html,2024-03-31,12634533,False,1,2023-04-01,2024-03-31,1,1,,",
         "Prod223_4022,12634534,2024-03-31,html,2024-03-31,12634534,maybe,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
     ])
     result = import_sources("ch-accounts", [source], tmp_path / "out")
     accounts = _table(result, "accounts")
-    assert accounts.index.tolist() == ["12634532"]
-    assert accounts.loc["12634532", "filed_on"] == dt.date(2024, 11, 2)
+    assert accounts.index.tolist() == ["12000001"]
+    assert accounts.loc["12000001", "filed_on"] == dt.date(2024, 11, 2)
     reasons = _quarantine(result, "ch-accounts")
     assert reasons["line 3"].startswith("no filing date: no filed_on and no daily bulk-file zip_url")
     assert reasons["line 4"] == "company_dormant: 'maybe' is not true or false"
