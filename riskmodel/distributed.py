@@ -28,7 +28,7 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,13 @@ class PartsJob:
     version: str = ""
     explain: str = "all"
     partial: str = ""
+
+    @classmethod
+    def of(cls, staged: Any, as_of: dt.date, feature_names: Iterable[str], **scoring: str) -> PartsJob:
+        """Return the job for a staged data set (``scoring``: ``model``, ``version``, ``explain``, ``partial``)."""
+        dataset = staged.dataset
+        return cls(staged=str(Path(staged.folder).resolve()), tables=tuple(dataset.tables),
+                   extract_date=dataset.extract_date, as_of=as_of, feature_names=tuple(feature_names), **scoring)
 
 
 class _Context:
@@ -162,11 +169,17 @@ def _score_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
                          "worker_peak_rss_mb": [peak]}).astype(_RESULT)
 
 
+def _no_features(names: Iterable[str]) -> pd.DataFrame:
+    """Return an empty feature frame with the columns and index of a built one."""
+    return pd.DataFrame(columns=pd.Index(list(names)), index=pd.Index([], dtype=object, name="company_number"),
+                        dtype="float64")
+
+
 def _feature_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
     """Build the features of one partition of businesses (indexed by company number)."""
     chunk = pd.Index(numbers["company_number"].to_numpy(), dtype=object, name="company_number")
     if not len(chunk):
-        return pd.DataFrame(columns=pd.Index(job.feature_names), index=chunk, dtype="float64")
+        return _no_features(job.feature_names)
     context, _ = _context(job)
     return context.neighbourhood.features(chunk, list(job.feature_names)).loc[chunk]
 
@@ -186,6 +199,13 @@ def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int]) -> Any:
     pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
     # One partition per chunk: the same chunks as the local engine, so a job can be resumed on either engine.
     return dd.from_map(_chunk_frame, pieces, meta=_chunk_frame((0, [])), enforce_metadata=False)
+
+
+def _features(job: PartsJob, numbers: pd.Index, chunk_size: int) -> Any:
+    """Return the features of ``numbers`` as a Dask DataFrame, one partition per chunk of ``chunk_size``."""
+    n_parts = max(1, -(-len(numbers) // chunk_size))
+    return _businesses(numbers, chunk_size, list(range(n_parts))).map_partitions(
+        _feature_partition, job, meta=_no_features(job.feature_names), enforce_metadata=False)
 
 
 def _wait(future: Any, show: bool) -> Any:
@@ -222,16 +242,12 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
     int
         The number of partitions written.
     """
-    n_parts = max(1, -(-len(numbers) // chunk_size))
-    businesses = _businesses(numbers, chunk_size, list(range(n_parts)))
-    meta = pd.DataFrame(columns=pd.Index(job.feature_names), index=pd.Index([], dtype=object, name="company_number"),
-                        dtype="float64")
-    frame = businesses.map_partitions(_feature_partition, job, meta=meta, enforce_metadata=False)
+    frame = _features(job, numbers, chunk_size)
     try:
         _wait(client.compute(frame.to_parquet(str(out), write_index=True, compute=False)), show_progress)
     finally:
         _release_all(client)
-    return n_parts
+    return int(frame.npartitions)
 
 
 def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, parts: list[int],
@@ -335,8 +351,7 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
     try:
         staged = stage_dataset(data_dir, work / "staged")
         numbers = AsOf(staged.dataset, as_of).index  # the order features.build gives
-        job = PartsJob(staged=str((work / "staged").resolve()), tables=tuple(staged.dataset.tables),
-                       extract_date=staged.dataset.extract_date, as_of=as_of, feature_names=tuple(names))
+        job = PartsJob.of(staged, as_of, names)
         with dask_client(scheduler, announce=announce) as client:
             build_features(client, job, numbers, chunk_size, work / "features", show_progress=show_progress)
         if out.is_dir():
@@ -377,15 +392,8 @@ class ClusterFeatures:
         """Return the features ``names`` of every business that existed at ``as_of``."""
         from features.pit import AsOf
 
-        dataset = self.staged.dataset
-        numbers = AsOf(dataset, as_of).index
-        job = PartsJob(staged=str(Path(self.staged.folder).resolve()), tables=tuple(dataset.tables),
-                       extract_date=dataset.extract_date, as_of=as_of, feature_names=tuple(names))
-        n_parts = max(1, -(-len(numbers) // self.chunk_size))
-        meta = pd.DataFrame(columns=pd.Index(names), index=pd.Index([], dtype=object, name="company_number"),
-                            dtype="float64")
-        frame = _businesses(numbers, self.chunk_size, list(range(n_parts))).map_partitions(
-            _feature_partition, job, meta=meta, enforce_metadata=False)
+        frame = _features(PartsJob.of(self.staged, as_of, names), AsOf(self.staged.dataset, as_of).index,
+                          self.chunk_size)
         try:
             result: pd.DataFrame = _wait(self.client.compute(frame), self.show_progress)
         finally:

@@ -572,28 +572,27 @@ def _releases(document: Any, where: str) -> Iterator[_Found]:
         yield where, {}, f"{where} is a JSON {type(document).__name__}, not an OCDS release, record or package"
         return
     if "records" in document:  # record package
-        records = document["records"]
-        if not isinstance(records, list):
-            yield where, {}, f"{where}: the record package's records is not a list"
-            return
-        for i, record in enumerate(records, 1):
-            yield _compiled(record, f"{where}, record {i}")
+        yield from _package(document["records"], where, "record", _compiled)
         return
     if "ocid" in document and ("compiledRelease" in document or "releases" in document) and "tag" not in document:
         yield _compiled(document, where)  # a bare record
         return
     if "releases" in document:  # release package
-        releases = document["releases"]
-        if not isinstance(releases, list):
-            yield where, {}, f"{where}: the release package's releases is not a list"
-            return
-        for i, release in enumerate(releases, 1):
-            yield _release(release, f"{where}, release {i}")
+        yield from _package(document["releases"], where, "release", _release)
         return
     if "ocid" in document:
         yield _release(document, where)
         return
     yield where, {}, f"{where} is not an OCDS release, record or package (it has no ocid, releases or records)"
+
+
+def _package(items: Any, where: str, kind: str, read: Callable[[Any, str], _Found]) -> Iterator[_Found]:
+    """Yield what each item of a record or release package (``kind``) holds."""
+    if not isinstance(items, list):
+        yield where, {}, f"{where}: the {kind} package's {kind}s is not a list"
+        return
+    for i, item in enumerate(items, 1):
+        yield read(item, f"{where}, {kind} {i}")
 
 
 def _release(release: Any, where: str) -> _Found:

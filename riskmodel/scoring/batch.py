@@ -317,9 +317,8 @@ def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd
 
     model_dir = partial / "model"
     bundle.save(model_dir)  # the workers load it from here, checksums verified
-    job = PartsJob(staged=str(staged.folder.resolve()), tables=tuple(staged.dataset.tables),
-                   extract_date=staged.dataset.extract_date, as_of=when, feature_names=tuple(bundle.feature_names),
-                   model=str(model_dir.resolve()), version=version, explain=explain, partial=str(partial.resolve()))
+    job = PartsJob.of(staged, when, bundle.feature_names, model=str(model_dir.resolve()), version=version,
+                      explain=explain, partial=str(partial.resolve()))
     todo = [i for i in range(n_chunks) if not (partial / f"part-{i:05d}.parquet").exists()]
     resumed = n_chunks - len(todo)
     with dask_client(scheduler, announce=announce) as client:
