@@ -16,10 +16,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["FAIRNESS_HIGH", "FAIRNESS_LOW", "MAX_SLICE_ROWS", "PLACEHOLDER", "SMALL_SLICE_POSITIVES", "CardInputs",
-           "model_card"]
+__all__ = ["FAIRNESS_HIGH", "FAIRNESS_LOW", "FAIRNESS_MIN_EXPECTED", "MAX_SLICE_ROWS", "PLACEHOLDER",
+           "SMALL_SLICE_POSITIVES", "CardInputs", "flagged_groups", "model_card"]
 
 #: Text of every field the owning organisation must complete before the record is published.
 PLACEHOLDER = "*To be completed by the owning organisation.*"
@@ -31,6 +32,9 @@ MAX_SLICE_ROWS = 30
 FAIRNESS_HIGH = 1.25
 #: ...or below this one (the four-fifths rule, used as a screening heuristic only).
 FAIRNESS_LOW = 0.8
+#: Groups expected to have fewer businesses than this on the review list at the overall rate are shown but not
+#: screened: one business more or less moves their ratio across both thresholds.
+FAIRNESS_MIN_EXPECTED = 5.0
 
 
 @dataclass(frozen=True)
@@ -390,11 +394,19 @@ def _performance(card: CardInputs) -> str:
     return "\n".join(parts).rstrip()
 
 
-def _flagged(fairness: pd.DataFrame) -> list[tuple[str, str, float]]:
+def flagged_groups(fairness: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """Return the groups whose ratio is outside the screen, among groups large enough to be screened."""
     out: list[tuple[str, str, float]] = []
-    for r in fairness.to_dict("records"):
+    frame = fairness.assign(attribute=fairness["attribute"].astype(str))
+    businesses = pd.to_numeric(frame["businesses"], errors="coerce")
+    selected = businesses * pd.to_numeric(frame["share_in_top_1pct"], errors="coerce")
+    # Each attribute splits the same businesses, so its overall rate is its selected over its businesses.
+    overall = selected.groupby(frame["attribute"]).transform("sum") / businesses.groupby(
+        frame["attribute"]).transform("sum")
+    expected = (businesses * overall).to_numpy(dtype="float64", na_value=np.nan)
+    for r, exp in zip(frame.to_dict("records"), expected, strict=True):
         ratio = _number(r.get("ratio_to_overall"))
-        if ratio is not None and (ratio > FAIRNESS_HIGH or ratio < FAIRNESS_LOW):
+        if ratio is not None and exp >= FAIRNESS_MIN_EXPECTED and (ratio > FAIRNESS_HIGH or ratio < FAIRNESS_LOW):
             out.append((str(r.get("attribute")), str(r.get("group")), ratio))
     return out
 
@@ -410,26 +422,47 @@ def _fairness(card: CardInputs) -> str:
         parts += ["", "**Warning:** features share a name with protected columns: "
                   + ", ".join(_code(c) for c in clash) + ". Check that no protected characteristic is a feature."]
     parts += ["",
-              "Each group's share of businesses in the top 1% of scores is compared with the overall share "
-              f"(ratio to overall). A ratio above {FAIRNESS_HIGH} or below {FAIRNESS_LOW} is flagged for review, "
-              "using the four-fifths rule as a screening heuristic: a flag is a reason to look closer, not proof "
-              "of unfairness, and a ratio inside the range is not proof of fairness. Groups with few businesses "
-              "give unstable ratios.", ""]
+              "The review list is the top 1% of the evaluation businesses by score. For each group (of the "
+              "protected characteristics above, and of sector and region, so that a trade or a place does not "
+              "carry reviews out of proportion) the table gives its selection rate (share of its businesses on "
+              "the list) and the ratio of that rate to the overall rate, and the precision of its selected "
+              "businesses (the share that are detected cases: a lower bound, as labels are detected cases only). "
+              f"A ratio above {FAIRNESS_HIGH} or below {FAIRNESS_LOW} is flagged for review, using the four-fifths "
+              "rule as a screening heuristic: a flag is a reason to look closer, not proof of unfairness, and a "
+              "ratio inside the range is not proof of fairness. Groups expected to have fewer than "
+              f"{FAIRNESS_MIN_EXPECTED:g} businesses on the list at the overall rate are not screened: their ratio "
+              "moves across both thresholds with one business.",
+              ""]
     fairness = card.fairness
     if fairness is None or fairness.empty:
         parts.append("No fairness figures were supplied.")
         return "\n".join(parts)
-    flagged = _flagged(fairness)
+    flagged = flagged_groups(fairness)
     flagged_keys = {(a, g) for a, g, _ in flagged}
-    rows = [[r["attribute"], r["group"], _count(r["businesses"]), _count(r["positives"]), _pct(r["share_in_top_1pct"]),
-             _ratio(r["ratio_to_overall"]), _fmt(r["mean_score"]),
-             "flagged" if (str(r["attribute"]), str(r["group"])) in flagged_keys else ""]
-            for r in fairness.to_dict("records")]
-    parts += [_table(["Attribute", "Group", "Businesses", "Positives", "Share in top 1%", "Ratio to overall",
-                      "Mean score", "Screen"], rows), ""]
+    protected = [a for a in pd.unique(fairness["attribute"].astype(str)) if a not in ("sector", "region")]
+    for attribute in [*protected, "sector", "region"]:
+        part = fairness[fairness["attribute"].astype(str) == attribute]
+        if part.empty:
+            continue
+        if attribute in ("sector", "region"):  # many groups: the largest, like the slices
+            part = part.sort_values(["businesses", "group"], ascending=[False, True], kind="stable")
+        shown = part.head(MAX_SLICE_ROWS)
+        rows = [[r["group"], _count(r["businesses"]), _count(r["positives"]), _count(r.get("selected")),
+                 _pct(r["share_in_top_1pct"]), _ratio(r["ratio_to_overall"]), _pct(r.get("precision_in_top_1pct")),
+                 _fmt(r["mean_score"]), "flagged" if (attribute, str(r["group"])) in flagged_keys else ""]
+                for r in shown.to_dict("records")]
+        parts += [f"#### By {attribute.replace('_', ' ')}", "",
+                  _table(["Group", "Businesses", "Positives", "Selected", "Selection rate", "Ratio to overall",
+                          "Precision of selected", "Mean score", "Screen"], rows), ""]
+        if len(part) > len(shown):
+            hidden = part.iloc[len(shown):]
+            hidden_flags = sum((attribute, str(g)) in flagged_keys for g in hidden["group"])
+            parts += [f"{len(hidden)} smaller {attribute} groups not shown ({hidden_flags} of them flagged; all are "
+                      "in the run's evaluation/fairness.csv).", ""]
     if flagged:
-        listed = "; ".join(f"{a} = {g} (ratio {r:.2f})" for a, g, r in flagged)
-        parts.append(f"**Flagged for review** (ratio outside {FAIRNESS_LOW} to {FAIRNESS_HIGH}): {listed}.")
+        listed = "; ".join(f"{a} = {g} (ratio {r:.2f})" for a, g, r in flagged[:MAX_SLICE_ROWS])
+        more = f"; and {len(flagged) - MAX_SLICE_ROWS} more" if len(flagged) > MAX_SLICE_ROWS else ""
+        parts.append(f"**Flagged for review** (ratio outside {FAIRNESS_LOW} to {FAIRNESS_HIGH}): {listed}{more}.")
     else:
         parts.append(f"No group is flagged: every ratio is within {FAIRNESS_LOW} to {FAIRNESS_HIGH}.")
     return "\n".join(parts)

@@ -139,19 +139,32 @@ def fairness_groups(dataset: Dataset, index: pd.Index, as_of: dt.date) -> dict[s
 
 def fairness_table(log_odds: np.ndarray, probability: np.ndarray, y: np.ndarray,
                    groups: Mapping[str, pd.Series]) -> pd.DataFrame:
-    """Share of each group in the top 1%, relative to the overall share (four-fifths rule as a screen)."""
+    """Return the selection rate and precision of the top-1% review list per group, against the overall figures.
+
+    The review list is the top 1% of all businesses by score (the same list for every group). Per group:
+    ``selected`` (its businesses on the list), ``share_in_top_1pct`` (selection rate), ``ratio_to_overall``
+    (selection rate over the overall selection rate: the four-fifths rule as a screen), ``precision_in_top_1pct``
+    (the share of its selected businesses that are labelled positives: a lower bound of the true share, since
+    labels are detected cases only; NaN when none is selected), ``mean_score`` and ``positives``. This is what
+    fairlearn's ``MetricFrame`` gives for ``selection_rate`` and ``precision_score`` with the list as the
+    prediction, computed without it.
+    """
     n = len(log_odds)
     top = np.zeros(n, dtype=bool)
     top[np.argsort(-log_odds, kind="stable")[:_top_1pct(n)]] = True
     overall = top.mean() if n else np.nan
+    y = np.asarray(y, dtype=int)
     rows = []
     for attribute, labels in groups.items():
         values = labels.to_numpy()
         for value in sorted(pd.unique(values)):
             mask = values == value
+            selected = int(top[mask].sum())
             share = float(top[mask].mean()) if mask.any() else np.nan
             rows.append({"attribute": attribute, "group": str(value), "businesses": int(mask.sum()),
-                         "share_in_top_1pct": share, "mean_score": float(probability[mask].mean()),
+                         "selected": selected, "share_in_top_1pct": share,
+                         "precision_in_top_1pct": float(y[mask & top].sum() / selected) if selected else np.nan,
+                         "mean_score": float(probability[mask].mean()),
                          "positives": int(y[mask].sum()), "ratio_to_overall": share / overall if overall else np.nan})
-    return pd.DataFrame(rows, columns=["attribute", "group", "businesses", "share_in_top_1pct", "mean_score",
-                                       "positives", "ratio_to_overall"])
+    return pd.DataFrame(rows, columns=["attribute", "group", "businesses", "selected", "share_in_top_1pct",
+                                       "precision_in_top_1pct", "mean_score", "positives", "ratio_to_overall"])

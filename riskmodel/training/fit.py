@@ -273,9 +273,12 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         measures[f"band_{b.name}_precision"] = float(y_all[ev_mask][in_band].mean()) if in_band.any() else np.nan
     tuning = ev.metrics(y_tune, log_odds[split.tuning], probability[split.tuning])
     sectors = ev.sector_of(X["sic_division"]) if "sic_division" in X else pd.Series("unknown", index=X.index)
-    slices = ev.slice_table(y_all[ev_mask], log_odds[ev_mask],
-                            {"sector": sectors[ev_mask], "region": ev.region_of(dataset, X.index)[ev_mask]})
+    regions = ev.region_of(dataset, X.index)
+    slices = ev.slice_table(y_all[ev_mask], log_odds[ev_mask], {"sector": sectors[ev_mask], "region": regions[ev_mask]})
+    # Protected characteristics (audit only), then the sector and region each business is in: a review list
+    # should not fall on a group, a trade or a place out of proportion to its detected cases.
     groups = {k: v[ev_mask] for k, v in ev.fairness_groups(dataset, X.index, as_of).items()}
+    groups |= {"sector": sectors[ev_mask], "region": regions[ev_mask]}
     fairness = ev.fairness_table(log_odds[ev_mask], probability[ev_mask], y_all[ev_mask], groups)
     # Explanation cost is part of a model's cost: exact SHAP values for every evaluation business.
     sample = X[ev_mask].iloc[:20_000]

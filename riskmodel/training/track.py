@@ -29,7 +29,7 @@ from riskmodel.engine import resolve_engine
 from riskmodel.registry import MODEL_NAME
 from riskmodel.tracking import data_sha256, experiment_id, git_commit
 from riskmodel.training import plots
-from riskmodel.training.card import CardInputs, model_card
+from riskmodel.training.card import CardInputs, flagged_groups, model_card
 from riskmodel.training.fit import FittedModel, fit_model, protected_columns
 
 if TYPE_CHECKING:
@@ -185,6 +185,8 @@ def _train(data_dir: Path, config: ExperimentConfig, *, register: bool, alias: s
         _log_metrics(mlflow, fm.tuning_metrics, "tuning_")
         _log_metrics(mlflow, {f"{k}": v for k, v in fm.pu_info.items() if isinstance(v, int | float)}, "pu_")
         _log_metrics(mlflow, fm.timings)
+        # The fairness table itself is the artifact evaluation/fairness.csv; the count makes runs comparable.
+        _log_metrics(mlflow, {"fairness_flagged_groups": float(len(flagged_groups(fm.fairness)))})
         if config.search.trials:
             mlflow.log_params({f"chosen.{k}": v for k, v in fm.bundle.metadata["lightgbm_params"].items()
                                if k in ("num_leaves", "max_depth", "learning_rate", "min_child_samples",

@@ -46,9 +46,10 @@ def _inputs(**overrides: Any) -> CardInputs:
                              "businesses": [500, 300, 800], "positives": [10, 2, 7],
                              "pr_auc": [0.1, np.nan, 0.2], "precision_at_top_1pct": [0.2, 0.0, 0.125]}),
         fairness=pd.DataFrame({"attribute": ["director_nationality"] * 2,
-                               "group": ["all British", "any non-British"], "businesses": [900, 100],
-                               "share_in_top_1pct": [0.01, 0.015], "mean_score": [0.008, 0.011],
-                               "positives": [8, 2], "ratio_to_overall": [1.0, 1.5]}),
+                               "group": ["all British", "any non-British"], "businesses": [9000, 1000],
+                               "selected": [90, 15], "share_in_top_1pct": [0.01, 0.015],
+                               "precision_in_top_1pct": [0.2, 0.4], "mean_score": [0.008, 0.011],
+                               "positives": [80, 20], "ratio_to_overall": [1.0, 1.5]}),
         protected_columns=["officers.nationality", "officers.birth_year"],
     )
     return dataclasses.replace(card, **overrides)
@@ -134,13 +135,27 @@ def test_group_outside_four_fifths_is_flagged_and_others_are_not() -> None:
     flagged = _line(text, "**Flagged for review**")
     assert "director_nationality = any non-British (ratio 1.50)" in flagged
     assert "all British" not in flagged
-    assert "| director_nationality | any non-British | 100 | 2 | 1.5% | 1.50 | 0.011 | flagged |" in text
-    assert "| director_nationality | all British | 900 | 8 | 1.0% | 1.00 | 0.008 |  |" in text
+    assert "#### By director nationality" in text
+    assert "| any non-British | 1,000 | 20 | 15 | 1.5% | 1.50 | 40.0% | 0.011 | flagged |" in text
+    assert "| all British | 9,000 | 80 | 90 | 1.0% | 1.00 | 20.0% | 0.008 |  |" in text
+
+
+def test_groups_too_small_to_screen_are_shown_but_not_flagged() -> None:
+    # At the overall rate of 1.071% (107.1 of 10,000), 300 businesses would put 3.2 on the list (< 5): not
+    # screened; 500 would put 5.4: screened. Without a ``selected`` column (older runs) that cell is n/a.
+    fairness = pd.DataFrame({"attribute": ["region"] * 3, "group": ["EH", "KW", "ZE"],
+                             "businesses": [9200, 300, 500], "share_in_top_1pct": [0.0105, 0.0, 0.021],
+                             "mean_score": [0.01] * 3, "positives": [1] * 3, "ratio_to_overall": [1.0, 0.0, 2.0]})
+    text = model_card(_inputs(fairness=fairness))
+    flagged = _line(text, "**Flagged for review**")
+    assert "region = ZE (ratio 2.00)" in flagged
+    assert "KW" not in flagged
+    assert "| KW | 300 | 1 | n/a | 0.0% | 0.00 | n/a | 0.010 |  |" in text
 
 
 def test_fairness_boundaries() -> None:
     fairness = pd.DataFrame({"attribute": ["age"] * 4, "group": ["g125", "g080", "g079", "gnan"],
-                             "businesses": [10, 10, 10, 0], "share_in_top_1pct": [0.0125, 0.008, 0.0079, np.nan],
+                             "businesses": [1000, 1000, 1000, 0], "share_in_top_1pct": [0.0125, 0.008, 0.0079, np.nan],
                              "mean_score": [0.1] * 4, "positives": [1] * 4,
                              "ratio_to_overall": [1.25, 0.8, 0.79, np.nan]})
     flagged = _line(model_card(_inputs(fairness=fairness)), "**Flagged for review**")

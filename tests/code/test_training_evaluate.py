@@ -136,13 +136,18 @@ def test_fairness_table_exact() -> None:
     groups = {"nationality": pd.Series(["b", "a", "a", "b", "b", "b", "a", "a", "b", "b"]),
               "age": pd.Series(["old"] * 10)}
     table = fairness_table(LOG_ODDS, PROBA, Y, groups)
-    assert list(table.columns) == ["attribute", "group", "businesses", "share_in_top_1pct", "mean_score",
-                                   "positives", "ratio_to_overall"]
+    assert list(table.columns) == ["attribute", "group", "businesses", "selected", "share_in_top_1pct",
+                                   "precision_in_top_1pct", "mean_score", "positives", "ratio_to_overall"]
     assert table[["attribute", "group", "businesses", "positives"]].values.tolist() == [
         ["nationality", "a", 4, 1], ["nationality", "b", 6, 2], ["age", "old", 10, 3]]
     # The top 1% of 10 businesses is row 0 (group b): overall share 0.1, b's share 1/6, a's 0.
     assert table["share_in_top_1pct"].tolist() == pytest.approx([0.0, 1 / 6, 0.1])
     assert table["ratio_to_overall"].tolist() == pytest.approx([0.0, 10 / 6, 1.0])
+    assert table["selected"].tolist() == [0, 1, 1]
+    # Row 0 is a labelled positive: precision 1 where it is selected, undefined where nothing is.
+    assert Y[0] == 1
+    assert np.isnan(table.loc[0, "precision_in_top_1pct"])
+    assert table["precision_in_top_1pct"].tolist()[1:] == [1.0, 1.0]
     assert table["mean_score"].tolist() == pytest.approx([(0.2 + 0.6 + 0.0 + 0.0) / 4,
                                                           (0.9 + 0.1 + 0.1 + 0.5 + 0.0 + 0.2) / 6, 0.26])
 
@@ -153,6 +158,9 @@ def test_fairness_table_top_1pct_of_300_is_3() -> None:
     table = fairness_table(log_odds, np.zeros(300), np.zeros(300, dtype=int), {"g": group})
     assert table["share_in_top_1pct"].tolist() == pytest.approx([1.0, 0.0])
     assert table["ratio_to_overall"].tolist() == pytest.approx([100.0, 0.0])
+    assert table["selected"].tolist() == [3, 0]
+    assert table.loc[0, "precision_in_top_1pct"] == 0.0  # selected, none labelled
+    assert np.isnan(table.loc[1, "precision_in_top_1pct"])
 
 
 # --- fairness_groups ------------------------------------------------------------------------------------------------

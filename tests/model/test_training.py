@@ -45,6 +45,17 @@ def test_run_records_what_the_issue_asks_for(trained: TrainResult, world: Path, 
     card = mlflow.artifacts.load_text(f"runs:/{trained.run_id}/model_card.md")
     for heading in ("Intended use", "Fairness", "How to challenge a score", "ATRS"):
         assert heading in card
+    # The fairness report: selection rate and precision by protected attribute (audit only), sector and region.
+    fairness = pd.read_csv(mlflow.artifacts.download_artifacts(f"runs:/{trained.run_id}/evaluation/fairness.csv"))
+    assert set(fairness["attribute"]) == {"director_nationality", "youngest_director_age", "sector", "region"}
+    assert {"selected", "share_in_top_1pct", "precision_in_top_1pct", "ratio_to_overall"} <= set(fairness.columns)
+    for attribute, part in fairness.groupby("attribute"):  # each attribute splits the same evaluation businesses
+        assert part["businesses"].sum() == trained.metrics["businesses"], attribute
+        assert part["selected"].sum() == int(np.ceil(0.01 * trained.metrics["businesses"])), attribute
+    assert run.data.metrics["fairness_flagged_groups"] >= 0
+    for heading in ("#### By director nationality", "#### By youngest director age", "#### By sector",
+                    "#### By region"):
+        assert heading in card
     # Registered, with the alias the issue names.
     version = mlflow.MlflowClient().get_model_version_by_alias("riskmodel", "challenger")
     assert str(version.version) == trained.model_version
