@@ -18,22 +18,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pandas as pd
+from _common import known_numbers, serving
 
 from riskmodel.service import add_key
 
@@ -49,52 +44,6 @@ class Run:
     non_2xx: int
     complete: int
     audit_lines_ok: bool
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _post(url: str, body: bytes, key: str) -> int:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "X-API-Key": key})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
-def _wait_for_health(base: str, server: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"riskmodel serve exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    sys.exit(f"riskmodel serve did not answer /health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
-def _known_numbers(reference: Path, url: str, key: str, count: int) -> list[str]:
-    """``count`` company numbers spread over the register that the service scores (200), probed one call each."""
-    numbers = pd.read_parquet(reference / "companies.parquet", columns=["company_number"])["company_number"]
-    step = max(1, len(numbers) // max(count, 1))
-    found: list[str] = []
-    for number in list(numbers.iloc[5::step]) + list(numbers.iloc[6:]):  # the original script used row 5
-        if len(found) == count:
-            break
-        if number not in found and _post(url, json.dumps({"company_number": str(number)}).encode(), key) == 200:
-            found.append(str(number))
-    if len(found) < count:
-        sys.exit(f"only {len(found)} of {count} businesses in {reference} are scored by the service")
-    return found
 
 
 def _ab(bodies: list[Path], url: str, key: str, requests: int, concurrency: int, out: Path,
@@ -150,26 +99,13 @@ def _audit_ok(audit: Path, expected: int) -> bool:
 
 def run_once(args: argparse.Namespace, workdir: Path) -> Run:
     """Start a server, warm it up, measure one ``ab`` run, stop the server."""
-    keys, audit, log = workdir / "keys.json", workdir / "audit.jsonl", workdir / "serve.log"
+    keys, audit = workdir / "keys.json", workdir / "audit.jsonl"
     for stale in (keys, audit):
         stale.unlink(missing_ok=True)
     key = add_key(keys, "bench")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "riskmodel", "serve", "--model", str(args.model), "--reference",
-           str(args.reference), "--keys", str(keys), "--port", str(port), "--audit-log", str(audit),
-           "--workers", str(args.workers)]
-    if args.server_cpus:
-        cmd = ["taskset", "-c", args.server_cpus, *cmd]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    with open(log, "wb") as log_file:
-        # cwd: ``python -m`` puts the working directory first on sys.path, so a checkout there would win over the
-        # installed (or PYTHONPATH) riskmodel.
-        server = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, env=env, cwd=workdir,
-                                  start_new_session=True)
-    try:
-        _wait_for_health(base, server, log, args.startup_timeout)
-        numbers = _known_numbers(args.reference, f"{base}/v1/score", key, args.bodies)
+    with serving(args.model, args.reference, keys, audit, workdir, workers=args.workers, cpus=args.server_cpus,
+                 startup_timeout=args.startup_timeout) as (base, _):
+        numbers = known_numbers(args.reference, f"{base}/v1/score", key, args.bodies)
         probes = len(audit.read_bytes().splitlines())  # every probe call is audited too
         bodies = []
         for i, number in enumerate(numbers):
@@ -182,14 +118,6 @@ def run_once(args: argparse.Namespace, workdir: Path) -> Run:
         share = args.bodies * (args.warmup // args.bodies) + args.bodies * (args.requests // args.bodies)
         time.sleep(0.2)  # let the last audit writes land
         return Run(rps, p50, p99, failed, non_2xx, complete, _audit_ok(audit, probes + share))
-    finally:
-        # The server runs in its own session: stop it and any uvicorn workers it started, and nothing else.
-        try:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 def main() -> None:

@@ -450,12 +450,12 @@ def _environment() -> dict[str, Any]:
 
     versions = {"python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
                 "pyarrow": pa.__version__}
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         versions["pandera"] = version("pandera")
         versions["riskmodel"] = version("riskmodel")
-    except Exception:  # pragma: no cover - informational only
+    except PackageNotFoundError:  # pragma: no cover - versions are informational; a missing one is left out
         pass
     return {"versions": versions, "cpus": os.cpu_count(), "platform": platform.platform()}
 

@@ -101,7 +101,8 @@ async def _http_load(url: str, key: str, numbers: list[str], concurrency: int, t
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--businesses", type=int, default=100_000)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))
+    # A developer's cache of synthetic worlds, reused across runs on purpose (the docs name the folder).
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))  # noqa: S108 -- see the line above
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--naive-rows", type=int, default=5_000)

@@ -42,7 +42,8 @@ print(json.dumps({"load_s": t1 - t0, "features_s": t["features_seconds"] + t["hi
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))
+    # A developer's cache of synthetic worlds, reused across runs on purpose (the docs name the folder).
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))  # noqa: S108 -- see the line above
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

@@ -56,7 +56,8 @@ def main() -> None:
     parser.add_argument("--businesses", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2023, 6, 30))
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/eval-features"))
+    # A developer's cache of synthetic worlds, reused across runs on purpose (the docs name the folder).
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/eval-features"))  # noqa: S108 -- see the line above
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     results = []

@@ -69,7 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--businesses", type=int, default=50_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 202])
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/eval-training"))
+    # A developer's cache of synthetic worlds, reused across runs on purpose (the docs name the folder).
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/eval-training"))  # noqa: S108 -- see the line above
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

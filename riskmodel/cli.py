@@ -21,6 +21,7 @@ from rich.table import Table
 from riskmodel import __version__
 from riskmodel.contract import TABLES, Dataset, load_dataset, validate_dataset
 from riskmodel.errors import RiskmodelError
+from riskmodel.jobs.command import jobs_worker
 
 __all__ = ["app", "main"]
 
@@ -326,13 +327,23 @@ def features_command(
     except KeyError as exc:
         err_console.print(f"unknown feature set or feature: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
+    import contextlib
+
+    from riskmodel.errors import OutputWriteError, writing
+
     tmp = out.with_name(out.name + ".partial")
-    if out.suffix.lower() == ".parquet":
-        frame.to_parquet(tmp)
-    else:
-        frame.to_csv(tmp)
-    tmp.replace(out)  # never leave a half-written file under the final name
+    try:
+        with writing(out):  # disk full, no permission: an error naming the file, not a crash
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if out.suffix.lower() == ".parquet":
+                frame.to_parquet(tmp)
+            else:
+                frame.to_csv(tmp)
+            tmp.replace(out)  # never leave a half-written file under the final name
+    except OutputWriteError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     console.print(f"wrote {len(frame):,} businesses x {frame.shape[1]} features as of {when} to {out}")
     if dataset.rows_quarantined:
         console.print(f"[yellow]{dataset.rows_quarantined:,} input rows were quarantined (see riskmodel validate)"
@@ -472,22 +483,57 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     max_body_bytes: Annotated[int, typer.Option(min=1024, help="Largest accepted request body.")] = 65_536,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model and reference).")] = 1,
+    audit_failure: Annotated[str, typer.Option(
+        help="When an audit line cannot be written: 'refuse' the call with 503 (no unaudited scores) or 'serve' it "
+             "and log it as unaudited.")] = "refuse",
+    jobs_dir: Annotated[Path | None, typer.Option(
+        file_okay=False, envvar="RISKMODEL_JOBS_DIR",
+        help="Also run the batch job service (/v1/jobs and the officers' pages at /jobs) with its database and "
+             "files in this folder, and its worker processes.")] = None,
+    jobs_config: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, envvar="RISKMODEL_JOBS_CONFIG",
+        help="Job service TOML: limits, models offered, key scopes (see docs/officers.md).")] = None,
 ) -> None:
     """Serve scores over authenticated HTTP (POST /v1/score, /v1/score/batch; GET /v1/model, /health, /docs)."""
     import os
 
     import uvicorn
 
-    from riskmodel.service import load_keys
+    from riskmodel.service import AUDIT_FAILURE, load_keys
 
+    if audit_failure not in AUDIT_FAILURE:
+        err_console.print(f"--audit-failure must be one of {', '.join(AUDIT_FAILURE)}, got {audit_failure!r}")
+        raise typer.Exit(EXIT_USAGE)
     load_keys(keys)  # fail here, not in every worker, on a bad key file
     os.environ.update({"RISKMODEL_SERVE_MODEL": str(model), "RISKMODEL_SERVE_REFERENCE": str(reference),
                        "RISKMODEL_SERVE_KEYS": str(keys), "RISKMODEL_SERVE_AUDIT_LOG": str(audit_log),
-                       "RISKMODEL_SERVE_MAX_BODY_BYTES": str(max_body_bytes)})
+                       "RISKMODEL_SERVE_MAX_BODY_BYTES": str(max_body_bytes),
+                       "RISKMODEL_SERVE_AUDIT_FAILURE": audit_failure})
+    pool = None
+    if jobs_dir is not None:  # the job service: its settings checked here, its workers started by this process
+        from riskmodel.jobs.pool import WorkerPool
+        from riskmodel.jobs.settings import JobSettings
+
+        jobs = JobSettings.load(jobs_dir, jobs_config, served_model=str(model))
+        jobs.root.mkdir(parents=True, exist_ok=True)
+        os.environ.update({"RISKMODEL_JOBS_DIR": str(jobs_dir), "RISKMODEL_JOBS_CONFIG": str(jobs_config or "")})
+        pool = WorkerPool(jobs_dir, jobs_config, jobs.workers)
+        pool.start()
+        console.print(f"job service: pages at http://{host}:{port}/jobs, {jobs.workers} job worker(s), "
+                      f"jobs in {jobs_dir}")
+    else:
+        os.environ.pop("RISKMODEL_JOBS_DIR", None)
     console.print(f"serving on http://{host}:{port} with {workers} worker(s) once the reference data are scored "
                   "(docs at /docs)")
-    uvicorn.run("riskmodel.service:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)  # the audit log is the record of calls
+    try:
+        uvicorn.run("riskmodel.service:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", access_log=False)  # the audit log is the record of calls
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
+app.command("jobs-worker")(jobs_worker)
 
 
 @app.command("add-key")
@@ -513,13 +559,15 @@ def ui(
 
     from riskmodel.tracking import artifact_root, tracking_uri
 
-    exe = sh.which("mlflow") or str(Path(sys.executable).with_name("mlflow"))
+    # The mlflow installed beside this interpreter (the one riskmodel imports) before any other on PATH.
+    beside = Path(sys.executable).with_name("mlflow")
+    exe = str(beside) if beside.is_file() else (sh.which("mlflow") or str(beside))
     args = [exe, "ui", "--backend-store-uri", tracking_uri(), "--host", host, "--port", str(port)]
     root = artifact_root()
     if root:
         args += ["--default-artifact-root", root]
     console.print(" ".join(args))
-    os.execv(exe, args)
+    os.execv(exe, args)  # noqa: S606 -- an argv list, no shell: host and port reach mlflow only as option values
 
 
 @app.command()

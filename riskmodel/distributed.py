@@ -157,7 +157,7 @@ def _score_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
         part = Path(job.partial) / f"part-{part_number:05d}.parquet"
         if not part.exists():  # written by an earlier attempt of this task
             context, built = _context(job)
-            assert context.scorer is not None, "a scoring job names its model"
+            assert context.scorer is not None, "a scoring job names its model"  # noqa: S101 -- narrows for mypy
             setup_seconds = context.seconds if built else 0.0
             chunk = pd.Index(numbers["company_number"].to_numpy(), dtype=object)
             features_seconds = write_part(context.neighbourhood, context.scorer, context.names, chunk, job.as_of,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 
 from riskmodel.artifact import ModelBundle, load_bundle
-from riskmodel.errors import RiskmodelError
-from riskmodel.tracking import tracking_uri
+from riskmodel.errors import RiskmodelError, writing
+from riskmodel.tracking import connect, tracking_uri
 
 __all__ = ["MODEL_NAME", "PromotionResult", "RegistryError", "export_model", "load_model", "promote",
            "resolve_version"]
@@ -38,9 +37,7 @@ class RegistryError(RiskmodelError):
 def _mlflow() -> Any:
     import mlflow
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(tracking_uri())
-    mlflow.set_registry_uri(tracking_uri())
+    connect()  # the store's tables created under a lock (another process may be opening a new store too)
     return mlflow
 
 
@@ -114,16 +111,31 @@ def export_model(model: str, out: str | Path = "models") -> Path:
     -------
     Path
         The exported folder.
+
+    Raises
+    ------
+    riskmodel.errors.OutputWriteError
+        If the folder cannot be written (no space left, no permission); no folder with the target's name is left
+        half-written.
     """
     version = _registered(model)
     target = Path(out) / f"{MODEL_NAME}-{version.version}"
     with tempfile.TemporaryDirectory() as tmp:
         bundle_dir = _download(f"models:/{MODEL_NAME}/{version.version}", Path(tmp))
         load_bundle(bundle_dir)
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(bundle_dir, target)
+        with writing(target):  # disk full, no permission: an error naming the folder, not a crash
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Copied beside the target and renamed into place: a folder with the target's name is a whole export.
+            staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+            try:
+                for item in bundle_dir.iterdir():
+                    copy = shutil.copytree if item.is_dir() else shutil.copy2
+                    copy(item, staging / item.name)
+                if target.exists():
+                    shutil.rmtree(target)
+                staging.rename(target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
     load_bundle(target)
     return target
 

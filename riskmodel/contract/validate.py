@@ -333,8 +333,10 @@ def validate_table(spec: TableSpec, raw: RawTable, extract_date: dt.date | None 
     valid = typed_frame.drop(index=bad_rows) if len(bad_rows) else typed_frame
     quarantine = _quarantine_frame(frame.loc[bad_rows], raw.ragged, row_level)
     result = TableResult(name, valid, quarantine, problems, rows_read)
-    # The central promise of the loader: nothing is lost silently.
-    assert result.rows_kept + result.rows_quarantined == rows_read, (name, result.rows_kept, result.rows_quarantined)
+    # The central promise of the loader: nothing is lost silently. Raised, not asserted: it must hold under -O.
+    if result.rows_kept + result.rows_quarantined != rows_read:
+        raise RuntimeError(f"{name}: {result.rows_kept} rows kept + {result.rows_quarantined} quarantined != "
+                           f"{rows_read} read")
     return result
 
 
@@ -422,7 +424,7 @@ def _is_date(spec: TableSpec, column: str) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _allowed_ints(col: ColumnSpec) -> frozenset[int]:
-    assert col.allowed is not None
+    assert col.allowed is not None  # noqa: S101 -- narrows the type for mypy: called only when col.allowed is set
     try:
         return frozenset(int(v) for v in col.allowed)
     except ValueError:
@@ -848,7 +850,8 @@ def _stream(spec: TableSpec, path: Path, extract_date: dt.date | None, sink: Sin
         return result, None, latest
     held = sink(spec.name, itertools.chain([] if first is None else [first], source))
     result = streamed.result
-    assert result is not None, "the sink must read every batch"
+    if result is None:  # a contract on the caller's sink, so checked under -O too
+        raise RuntimeError(f"{spec.name}: the sink returned before reading every batch")
     return result, held, found[0]
 
 

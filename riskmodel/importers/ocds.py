@@ -416,7 +416,7 @@ def _is_json_lines(path: Path, *, any_line: bool) -> bool:
                     json.loads(line)
                     parsed += 1
                 except ValueError:
-                    pass
+                    pass  # sniffing only: a line that is not JSON is simply not counted as parsed
             if lines >= 2 and parsed:
                 return True
             if not any_line and not parsed:

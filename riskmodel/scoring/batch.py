@@ -10,11 +10,17 @@ chunk's features are built on its businesses' neighbourhoods from rows read back
 ``OUT_DIR/.partial/`` by an atomic rename, so an interrupted job resumes from its last finished chunk with
 ``resume=True`` and produces the same files. Every final file is written under a temporary name and renamed into
 place: a file with its final name is always complete, and ``manifest.json`` appears only when the job is done.
+This holds whenever the job stops: killed (SIGKILL) at any moment, or unable to write (disk full, no permission),
+when it raises :class:`~riskmodel.errors.OutputWriteError` naming the output and the cause. A rerun with
+``resume=True`` removes the temporary files the stopped job left and writes the same files as a job never stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import glob
 import json
 import logging
 import os
@@ -24,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import numpy as np
 import pandas as pd
@@ -36,7 +42,7 @@ from features.pit import AsOf
 from riskmodel import __version__
 from riskmodel.contract.staged import StagedDataset, stage_dataset
 from riskmodel.engine import resolve_engine
-from riskmodel.errors import RiskmodelError
+from riskmodel.errors import OutputWriteError, RiskmodelError, writing
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import MAX_REASONS, Scorer
 from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
@@ -50,6 +56,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 #: Rows per row group of a part file (the unit the final merge reads).
 _PART_ROW_GROUP = 2048
+#: The files a job writes in ``OUT_DIR`` (``manifest.json`` last).
+_OUTPUTS = ("scores.parquet", "scores.csv", "quarantine.csv", "model_card.md", "report.html", "manifest.json")
+_P = ParamSpec("_P")
 
 
 @dataclass(frozen=True)
@@ -71,16 +80,45 @@ class _AtomicFile:
     def __enter__(self) -> Path:
         return self.tmp
 
-    def __exit__(self, kind: object, *_: object) -> None:
+    def __exit__(self, kind: object, error: object, _: object) -> None:
         if kind is None:
-            os.replace(self.tmp, self.path)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            try:
+                os.replace(self.tmp, self.path)
+            except OSError as exc:
+                error = exc
+        if isinstance(error, OSError) or kind is not None:
+            with contextlib.suppress(OSError):  # a failed clean-up must not hide why the write failed
+                self.tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):  # disk full, no permission: name the output, not the temporary file
+            raise OutputWriteError.of(self.path, error) from error
 
 
 def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     with _AtomicFile(path) as tmp:
         write(tmp)
+
+
+def _remove_temporaries(out: Path) -> None:
+    """Remove the temporary files of outputs that a stopped job left in ``out`` (only its own ``.NAME.*tmp``)."""
+    for name in _OUTPUTS:
+        for stale in out.glob(f".{glob.escape(name)}.*tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def _resume_hint(job: Callable[_P, JobResult]) -> Callable[_P, JobResult]:
+    """Add to an :class:`OutputWriteError` of a job that the job can be resumed once the cause is fixed."""
+
+    @functools.wraps(job)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> JobResult:
+        try:
+            return job(*args, **kwargs)
+        except OutputWriteError as exc:
+            exc.message += (". Once that is fixed, run the job again with --resume to continue from the last "
+                            "finished chunk")
+            exc.evidence["resumable"] = True
+            raise
+
+    return run
 
 
 class _NameLookup:
@@ -153,6 +191,7 @@ def _quarantine_frame(dataset: Any, rejected: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
 
 
+@_resume_hint
 def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, as_of: dt.date | None = None,
                   explain: str = "all", resume: bool = False, chunk_size: int = 20_000, top_n: int = 50,
                   progress: Progress | None = None, engine: str = "local", scheduler: str | None = None,
@@ -186,7 +225,8 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
         With ``engine="dask"``: a scheduler address (default ``DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
         ``out`` must then be on storage every worker can read and write.
     announce : callable, optional
-        Called with a line naming the Dask cluster and its dashboard when it starts.
+        Called with a line naming the Dask cluster and its dashboard when it starts, and with a line saying so when
+        ``resume`` finds nothing to resume in ``out``.
 
     Returns
     -------
@@ -196,6 +236,9 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     ------
     RiskmodelError
         If ``resume`` is asked for a job with other inputs or settings, or the inputs cannot be used.
+    riskmodel.errors.OutputWriteError
+        If an output cannot be written (no space left, no permission, ``out`` under a file): nothing under a final
+        name is incomplete, there is no ``manifest.json`` and the finished chunks are kept for ``resume``.
     riskmodel.distributed.DistributedScoringError
         If the cluster cannot finish every chunk (the finished ones are kept for ``resume``).
     """
@@ -221,13 +264,24 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
                                  changed=changed)
     elif partial.exists():
         shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
+    if resume and not job_file.exists():
+        # Stopped before it recorded its settings (or finished): there is nothing to continue, and nothing lost. Not
+        # a warning: a job service resumes every job, new ones too.
+        note = f"nothing to resume in {out} (no unfinished job is recorded there): scoring from the start"
+        log.info(note)
+        if announce is not None:
+            announce(note)
+    with writing(partial):
+        partial.mkdir(parents=True, exist_ok=True)
     _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
-    (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this one
+    with writing(out):
+        (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this
+        _remove_temporaries(out)
 
     # The tables are validated in batches and staged on disk; memory holds their key columns, the neighbourhood
     # indexes and one chunk of businesses at a time.
-    staged = stage_dataset(data_dir, partial / "staged")
+    with writing(partial / "staged"):
+        staged = stage_dataset(data_dir, partial / "staged")
     dataset = staged.dataset
     when = as_of or dataset.extract_date
     if when is None:
@@ -297,8 +351,9 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     start = time.perf_counter()
     if bundle.model_card:
         _atomic_write(out / "model_card.md", lambda p: p.write_text(bundle.model_card or "", encoding="utf-8"))
-    write_report(out / "report.html", ranked, manifest, scorer, top_n=top_n, top=top,
-                 model_card="model_card.md" if (out / "model_card.md").exists() else None)
+    with writing(out / "report.html"):
+        write_report(out / "report.html", ranked, manifest, scorer, top_n=top_n, top=top,
+                     model_card="model_card.md" if (out / "model_card.md").exists() else None)
     timings["report_seconds"] = time.perf_counter() - start
     manifest["timings"] = timings
     manifest["businesses_per_second"] = len(ranked) / max(sum(timings.values()), 1e-9)
@@ -316,7 +371,8 @@ def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd
     from riskmodel.engine import dask_client
 
     model_dir = partial / "model"
-    bundle.save(model_dir)  # the workers load it from here, checksums verified
+    with writing(model_dir):
+        bundle.save(model_dir)  # the workers load it from here, checksums verified
     job = PartsJob.of(staged, when, bundle.feature_names, model=str(model_dir.resolve()), version=version,
                       explain=explain, partial=str(partial.resolve()))
     todo = [i for i in range(n_chunks) if not (partial / f"part-{i:05d}.parquet").exists()]

@@ -657,7 +657,7 @@ class Neighbourhood:
 
     def _distance(self, neighbours: np.ndarray, old: int) -> float:
         positive = self.positive_
-        assert positive is not None
+        assert positive is not None  # noqa: S101 -- narrows the type for mypy: called only when positive_ is set
         adjacency = self.graph.adjacency
         seen = np.zeros(len(self.graph.nodes), dtype=bool)
         if old >= 0:

@@ -236,6 +236,10 @@ log-odds of all businesses through each reason to the business's own log-odds.</
 </main></body></html>
 """
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a disk that filled up mid-write: leave no half page behind
+        raise
     return path

@@ -79,6 +79,13 @@ def _record_tables(record: Mapping[str, Any], extract_date: dt.date | None) -> d
         if extra:
             raise RecordError(f"{key}: unknown field {extra[0]!r}", field=f"{key}.{extra[0]}",
                               allowed=[c.name for c in spec.columns])
+        for i, r in enumerate(rows):  # a cell is one value: str() of an object or a list would pass as text
+            nested = next((c for c, v in r.items() if isinstance(v, Mapping | list | tuple | set)), None)
+            if nested is not None:
+                where = f"{key}[{i}]"  # company[0], as validation names the company's fields
+                raise RecordError(f"{where}.{nested}: a field holds one value (text, number, true/false or null), "
+                                  f"not a {'list' if isinstance(r[nested], list | tuple | set) else 'object'}",
+                                  field=f"{where}.{nested}")
         # Text as a CSV reader gives it (blank means missing), so typing can skip its per-value checks.
         text_rows = [{c.name: _text(r.get(c.name)) for c in spec.columns} for r in rows]
         fast = validate_rows(spec, text_rows, extract_date)
@@ -225,7 +232,7 @@ class RiskScorer:
         A feature reading none of the tables the records change keeps its reference value: every row it reads is
         the reference's. Only the others are built, on the neighbourhood.
         """
-        assert self.neighbourhood is not None
+        assert self.neighbourhood is not None  # noqa: S101 -- narrows the type for mypy: called only when it is set
         names = self.scorer.names
         changed = self.neighbourhood.changed(number, tables)
         # Kept values need the business to exist on the scoring date in the records too (else the build says no).
@@ -262,7 +269,7 @@ class RiskScorer:
 
     def _rebuild_features(self, number: str, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """Features of every business with the records joined to the whole reference (exact, slow)."""
-        assert self.reference is not None
+        assert self.reference is not None  # noqa: S101 -- narrows the type for mypy: score_record checked it
         combined: dict[str, pd.DataFrame] = {}
         for table, frame in self.reference.tables.items():
             key = BUSINESS_KEYS.get(table) if table != "labels" else None

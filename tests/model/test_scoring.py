@@ -334,6 +334,10 @@ def test_score_record_of_a_new_supplier_and_bad_fields(world: Path, model_dir: P
     with pytest.raises(RecordError) as caught:
         scorer.score_record({"company": company, "directors": []})
     assert caught.value.evidence["field"] == "directors"
+    for nested in ({"nested": [1, 2]}, ["a", "b"]):  # str() of either would otherwise pass as a name
+        with pytest.raises(RecordError) as caught:
+            scorer.score_record({"company": {**company, "company_name": nested}})
+        assert caught.value.evidence["field"] == "company[0].company_name"
 
 
 def test_mlflow_models_serve_gives_the_same_scores_and_reasons(trained: TrainResult, job: Path, world: Path,
