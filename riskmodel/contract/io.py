@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from riskmodel.contract.spec import DType, TableSpec
+from riskmodel.contract.spec import TABLES, DType, TableSpec
 
 __all__ = ["BATCH_ROWS", "BatchReadError", "RawTable", "read_dataset_json", "read_table_batches", "read_table_file",
            "table_files", "table_header", "to_arrow_table", "to_csv_frame", "write_table"]
@@ -106,12 +106,41 @@ def _read_parquet(path: Path, table: str) -> RawTable:
         arrow = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         return RawTable(None, [_unreadable_parquet(path, table, exc)])
+    nan = _nan_cells(arrow, table)
     # Each column's Arrow memory is let go as soon as it is converted: a table is not held twice at once.
     frame = arrow.to_pandas(date_as_object=False, split_blocks=True, self_destruct=True)
     del arrow
     pa.default_memory_pool().release_unused()
+    _mark_nan(frame, nan)
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
     return RawTable(frame)
+
+
+def _nan_cells(arrow: pa.Table | pa.RecordBatch, table: str) -> dict[str, np.ndarray]:
+    """Rows holding NaN (not null) in each number column of the contract that has any.
+
+    pandas reads a parquet null and a NaN alike as NaN, so the difference must be taken from the file: a null is a
+    missing value, a NaN is a value that is not a number (an error, as the text "NaN" is in a CSV file).
+    """
+    spec = TABLES.get(table)
+    out: dict[str, np.ndarray] = {}
+    if spec is None:
+        return out
+    for col in spec.columns:
+        if col.dtype not in (DType.INT, DType.FLOAT) or col.name not in arrow.schema.names:
+            continue
+        values = arrow.column(col.name)
+        if pa.types.is_floating(values.type):
+            nan = pc.fill_null(pc.is_nan(values), False)
+            if pc.any(nan).as_py():
+                out[col.name] = np.asarray(nan, dtype=bool)
+    return out
+
+
+def _mark_nan(frame: pd.DataFrame, nan: dict[str, np.ndarray]) -> None:
+    """Put the text "NaN" in the cells :func:`_nan_cells` found: typing then reports them as not a number."""
+    for name, mask in nan.items():
+        frame[name] = frame[name].astype(object).where(~mask, "NaN")
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -198,19 +227,29 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         bad.append((row.number, row.text))
         return "skip"
 
-    def _read(threads: bool) -> pa.Table:
+    def _read(threads: bool, block: int) -> pa.Table:
         return pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads),
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=threads, block_size=block),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skip),
             convert_options=_text_columns(header),
         )
 
-    arrow = _read(threads=True)
+    block = pacsv.ReadOptions().block_size  # pyarrow's default, grown only for a record longer than a block
+    while True:
+        try:
+            arrow = _read(threads=True, block=block)
+        except pa.ArrowInvalid as exc:
+            if not _block_too_small(exc) or block > path.stat().st_size:
+                raise
+            bad.clear()
+            block *= 4
+            continue
+        break
     if any(number is None for number, _ in bad):
         # Record numbers are only known to the single-threaded reader; pay for it only when a record is ragged.
         bad.clear()
-        arrow = _read(threads=False)
+        arrow = _read(threads=False, block=block)
     frame = _blank_to_null(arrow).to_pandas()
     # pyarrow numbers records from 1 with the header as record 1, so data row = record - 1.
     ragged = pd.DataFrame(
@@ -223,6 +262,15 @@ def _parse_csv(path: Path, encoding: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     else:
         frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
     return frame, ragged
+
+
+def _block_too_small(exc: Exception) -> bool:
+    """Whether pyarrow's CSV reader failed because a record is longer than its block of bytes.
+
+    A record must fit in one block ("straddling object straddles two block boundaries"); a cell of a few megabytes
+    is valid CSV, so the file is read again with larger blocks.
+    """
+    return "straddl" in str(exc)
 
 
 def _blank_to_null(arrow: pa.Table) -> pa.Table:
@@ -333,12 +381,19 @@ _BLOCK_BYTES = 1 << 20
 
 
 class BatchReadError(Exception):
-    """A table file stopped being readable part-way through (see :func:`read_table_batches`)."""
+    """A table file stopped being readable part-way through (see :func:`read_table_batches`).
 
-    def __init__(self, problem: dict[str, Any], encoding_failed: bool = False) -> None:
+    ``encoding_failed``: the rows do not decode as the encoding asked for; ``block_too_small``: a record is longer
+    than the ``block_bytes`` read at a time (read again with larger blocks).
+    """
+
+    def __init__(self, problem: dict[str, Any], encoding_failed: bool = False, block_too_small: bool = False,
+                 block_bytes: int = 0) -> None:
         super().__init__(problem["message"])
         self.problem = problem
         self.encoding_failed = encoding_failed
+        self.block_too_small = block_too_small
+        self.block_bytes = block_bytes
 
 
 def table_header(path: Path, table: str) -> tuple[list[str] | None, list[dict[str, Any]]]:
@@ -367,7 +422,7 @@ def table_header(path: Path, table: str) -> tuple[list[str] | None, list[dict[st
 
 
 def read_table_batches(path: Path, table: str, columns: list[str] | None = None, encoding: str = "utf-8",
-                       batch_rows: int = BATCH_ROWS) -> Iterator[RawTable]:
+                       batch_rows: int = BATCH_ROWS, block_bytes: int | None = None) -> Iterator[RawTable]:
     """Read a table file in batches of about ``batch_rows`` rows, as :func:`read_table_file` reads it whole.
 
     Each batch is indexed by the same 1-based data row numbers as the whole read. For CSV, a batch's ``ragged``
@@ -386,16 +441,19 @@ def read_table_batches(path: Path, table: str, columns: list[str] | None = None,
         CSV text encoding.
     batch_rows : int
         Rows per batch.
+    block_bytes : int, optional
+        CSV bytes parsed at a time (default :data:`_BLOCK_BYTES`); every record must fit in one block.
 
     Raises
     ------
     BatchReadError
-        When the rows stop being readable (``encoding_failed`` when they do not decode as ``encoding``).
+        When the rows stop being readable (``encoding_failed`` when they do not decode as ``encoding``,
+        ``block_too_small`` when a record is longer than ``block_bytes``).
     """
     if path.suffix.lower() == ".parquet":
         yield from _parquet_batches(path, table, columns, batch_rows)
     else:
-        yield from _csv_batches(path, table, columns, encoding, batch_rows)
+        yield from _csv_batches(path, table, columns, encoding, batch_rows, block_bytes)
 
 
 def _parquet_batches(path: Path, table: str, columns: list[str] | None, batch_rows: int) -> Iterator[RawTable]:
@@ -403,6 +461,7 @@ def _parquet_batches(path: Path, table: str, columns: list[str] | None, batch_ro
     try:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
             frame = batch.to_pandas(date_as_object=False)
+            _mark_nan(frame, _nan_cells(batch, table))
             frame.index = pd.RangeIndex(start, start + len(frame), name="source_row")
             start += len(frame)
             yield RawTable(frame)
@@ -411,7 +470,8 @@ def _parquet_batches(path: Path, table: str, columns: list[str] | None, batch_ro
 
 
 def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: str,
-                 batch_rows: int) -> Iterator[RawTable]:
+                 batch_rows: int, block_bytes: int | None = None) -> Iterator[RawTable]:
+    block = block_bytes or _BLOCK_BYTES
     bad: list[tuple[int, str]] = []
 
     def _skip(row: Any) -> str:
@@ -422,11 +482,11 @@ def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: st
         header = _header(path, encoding)
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False, block_size=_BLOCK_BYTES),
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False, block_size=block),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=_skip),
             convert_options=_text_columns(header, columns))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise _csv_error(path, table, encoding, exc) from exc
+        raise _csv_error(path, table, encoding, exc, block) from exc
     good = 0  # good records read before the batch
     covered = 0  # data rows (good and ragged) up to the end of the previous batch
     pending: list[pa.RecordBatch] = []
@@ -437,7 +497,7 @@ def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: st
         except StopIteration:
             batch = None
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-            raise _csv_error(path, table, encoding, exc) from exc
+            raise _csv_error(path, table, encoding, exc, block) from exc
         if batch is not None:
             pending.append(batch)
             rows += batch.num_rows
@@ -469,10 +529,11 @@ def _csv_batches(path: Path, table: str, columns: list[str] | None, encoding: st
             return
 
 
-def _csv_error(path: Path, table: str, encoding: str, exc: Exception) -> BatchReadError:
+def _csv_error(path: Path, table: str, encoding: str, exc: Exception, block: int) -> BatchReadError:
     text = str(exc)
     if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "utf-8" in text:
         return BatchReadError(_problem("table", table, "unknown-encoding", f"{path.name}: not {encoding} text"),
                               encoding_failed=True)
     msg = f"{path.name} cannot be parsed as CSV: {text.splitlines()[0] if text else type(exc).__name__}"
-    return BatchReadError(_problem("table", table, "unparseable-csv", msg))
+    return BatchReadError(_problem("table", table, "unparseable-csv", msg), block_too_small=_block_too_small(exc),
+                          block_bytes=block)

@@ -230,8 +230,10 @@ class Scorer:
                             pending = pool.submit(contributions, blocks[i + 1])
                         log_odds[rows] = raw.sum(axis=1)
                         explain_rows(rows, raw)
-        else:
+        elif n:
             log_odds = np.asarray(self.bundle.booster.predict(Xt, raw_score=True, **_threads(n)), dtype="float64")
+        else:
+            log_odds = np.empty(0)  # no business to score (LightGBM refuses an empty frame)
         band = self.bundle.band(log_odds)
         if explain == "flagged" and k:
             rows = np.flatnonzero(band != self.bundle.bands[-1][0])

@@ -32,6 +32,7 @@ from riskmodel.training.pu import pu_training_set
 from riskmodel.training.search import TrialCallback, search
 from riskmodel.training.split import (
     POSITIVE,
+    UNLABELLED,
     Split,
     label_status,
     network_components,
@@ -180,6 +181,7 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     components = network_components(dataset, X.index, as_of, config.split.max_link_degree)
     split = split_components(components, status, config.split.tuning_share, config.split.evaluation_share,
                              config.seed)
+    _require_tuning_and_evaluation(split, components, status)
     y_future = new_positives(dataset, X.index, as_of, end)
     params, patience = lgbm_params(config.model, config.seed)
     sector = [c for c in config.features.sector_relative if c in names]
@@ -291,6 +293,26 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     return FittedModel(bundle, config, as_of, end, X, status, components, split, y_future, log_odds, probability,
                        measures, tuning, slices, fairness, tset.info, importance.sort_values(ascending=False),
                        timings)
+
+
+def _require_tuning_and_evaluation(split: Split, components: pd.Series, status: pd.Series) -> None:
+    """Raise :class:`TrainingError` when the split left no business to calibrate on or to evaluate on.
+
+    Only label-free network components are drawn for tuning and evaluation, whole and within their shares: a small
+    data set whose businesses are mostly labelled, or linked to labelled ones, can leave a side empty, and
+    calibration cannot be fitted on no business.
+    """
+    if split.tuning.any() and split.evaluation.any():
+        return
+    free = ~components.isin(components[status != UNLABELLED]).to_numpy()
+    groups = int(components[free].nunique())
+    raise TrainingError(
+        f"no business left to {'calibrate the scores on' if not split.tuning.any() else 'evaluate the model on'}: "
+        f"{int(free.sum())} business(es) in {groups} network component(s) are unlabelled at the training date and "
+        "unlinked to labelled ones, and the split draws whole components for tuning and evaluation within "
+        "split.tuning_share and split.evaluation_share; add businesses or raise the shares",
+        free_businesses=int(free.sum()), free_components=groups, tuning=int(split.tuning.sum()),
+        evaluation=int(split.evaluation.sum()))
 
 
 def _group_sample(groups: np.ndarray, share: float, seed: int) -> np.ndarray:
