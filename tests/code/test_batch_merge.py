@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from riskmodel.errors import OutputWriteError
 from riskmodel.scoring.batch import _PART_ROW_GROUP, _PartReader, _rank_order, _write_ranked
 
 
@@ -56,7 +57,8 @@ def test_a_merge_failing_midway_leaves_no_final_file(tmp_path: Path, monkeypatch
         return take(self, n)
 
     monkeypatch.setattr(_PartReader, "take", failing)
-    with pytest.raises(OSError, match="disk full"):
+    # The failure names the output being written (a user's error, exit 1), not the temporary file.
+    with pytest.raises(OutputWriteError, match=r"cannot write .*scores\.\w+: disk full"):
         _write_ranked([part], tmp_path, 1, top_n=1)
     assert not (tmp_path / "scores.parquet").exists()
     assert not (tmp_path / "scores.csv").exists()
