@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -11,58 +10,13 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import column_values as _value
+from strategies import tables
 
 from riskmodel.contract import TABLES, DType, TableSpec, read_table_file, validate_table, write_table
-from riskmodel.contract.schemas import PANDAS_DTYPES
-from riskmodel.contract.spec import MAX_DATE, MIN_DATE, ColumnSpec
+from riskmodel.contract.spec import ColumnSpec
 
-TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=30).filter(
-    lambda s: s.strip() != "")
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _value(col: ColumnSpec) -> st.SearchStrategy[Any]:
-    if col.allowed is not None:
-        base: st.SearchStrategy[Any] = st.sampled_from(
-            [int(v) for v in col.allowed] if col.dtype is DType.INT else list(col.allowed))
-    elif col.dtype is DType.STR:
-        base = TEXT
-    elif col.dtype is DType.INT:
-        base = st.integers(0 if col.non_negative else -(10**12), 10**12)
-    elif col.dtype is DType.FLOAT:
-        base = st.floats(0 if col.non_negative else -1e12, 1e12, allow_nan=False, allow_infinity=False)
-    elif col.dtype is DType.BOOL:
-        base = st.booleans()
-    elif col.dtype is DType.DATE:
-        base = st.dates(MIN_DATE, MAX_DATE).map(pd.Timestamp)
-    else:
-        base = st.datetimes(dt.datetime(1800, 1, 1), dt.datetime(2261, 12, 31)).map(pd.Timestamp)
-    return st.one_of(st.none(), base) if col.nullable else base
-
-
-def _key(spec: TableSpec) -> Any:
-    return lambda row: tuple(row[k] for k in spec.key)
-
-
-def tables(spec: TableSpec, max_rows: int = 12) -> st.SearchStrategy[pd.DataFrame]:
-    """Valid typed tables of ``spec``: keys unique, date orders respected by construction."""
-    row = st.fixed_dictionaries({c.name: _value(c) for c in spec.columns})
-
-    def build(rows: list[dict[str, Any]]) -> pd.DataFrame:
-        for r in rows:
-            for rule in spec.date_orders:  # rules are listed so that fixing them in order never breaks an earlier one
-                if r[rule.earlier] is not None and r[rule.later] is not None and r[rule.later] < r[rule.earlier]:
-                    r[rule.later] = r[rule.earlier]
-        frame = pd.DataFrame(rows, columns=list(spec.column_names))
-        for c in spec.columns:
-            frame[c.name] = frame[c.name].astype(PANDAS_DTYPES[c.dtype]) if len(frame) else pd.Series(
-                [], dtype=PANDAS_DTYPES[c.dtype])
-            if c.dtype is DType.STR:
-                frame[c.name] = frame[c.name].astype(object).where(frame[c.name].notna(), None)
-        frame.index = pd.RangeIndex(1, len(frame) + 1, name="source_row")
-        return frame
-
-    return st.lists(row, min_size=spec.min_rows, max_size=max_rows, unique_by=_key(spec)).map(build)
 
 
 def _load(path: Path, spec: TableSpec) -> Any:
