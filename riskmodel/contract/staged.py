@@ -97,13 +97,19 @@ class StagedDataset:
         return file.take(pa.array(np.asarray(positions, np.int64))).to_pandas()
 
 
-def _write(batches: Iterator[pd.DataFrame], path: Path) -> None:
-    """Write valid rows, batch by batch, to an Arrow IPC file (the source-row index kept as a column)."""
+#: Rows of a staged table from which its validation's reference cycles are collected before the next table.
+_COLLECT_ROWS = 100_000
+
+
+def _write(batches: Iterator[pd.DataFrame], path: Path) -> int:
+    """Write valid rows, batch by batch, to an Arrow IPC file (the source-row index kept as a column); count them."""
     tmp = path.with_name(f".{path.name}.tmp")
     writer = None
     schema = None
+    rows = 0
     with pa.OSFile(str(tmp), "wb") as sink:
         for frame in batches:
+            rows += len(frame)
             if schema is None:
                 first = pa.Schema.from_pandas(frame, preserve_index=True)
                 # A text column with no value in the first batch would be typed null; later batches hold text.
@@ -117,6 +123,7 @@ def _write(batches: Iterator[pd.DataFrame], path: Path) -> None:
         if writer is not None:
             writer.close()
     tmp.replace(path)
+    return rows
 
 
 def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None = None) -> StagedDataset:
@@ -143,15 +150,23 @@ def stage_dataset(root: str | Path, folder: str | Path, tables: list[str] | None
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
 
+    staged = 0
+
     def sink(name: str, batches: Iterator[pd.DataFrame]) -> pd.DataFrame:
+        nonlocal staged
         path = folder / f"{name}.arrow"
-        _write(batches, path)
+        rows = _write(batches, path)
+        staged += rows
         # Validation leaves reference cycles holding a batch's worth of memory: collect them before the next table.
-        gc.collect()
+        # Only after a large table: a full collection walks the whole heap of the process (seconds in a service or
+        # a test session), far more than a small table's cycles hold.
+        if rows >= _COLLECT_ROWS:
+            gc.collect()
         return _index_frame(path, name)
 
     dataset = load_dataset(root, tables, sink=sink)
-    gc.collect()
+    if staged >= _COLLECT_ROWS:
+        gc.collect()
     return StagedDataset(dataset, folder)
 
 
