@@ -327,23 +327,13 @@ def features_command(
     except KeyError as exc:
         err_console.print(f"unknown feature set or feature: {exc}")
         raise typer.Exit(EXIT_USAGE) from None
-    import contextlib
+    from riskmodel.errors import writing
+    from riskmodel.files import atomic_write
 
-    from riskmodel.errors import OutputWriteError, writing
-
-    tmp = out.with_name(out.name + ".partial")
-    try:
-        with writing(out):  # disk full, no permission: an error naming the file, not a crash
-            out.parent.mkdir(parents=True, exist_ok=True)
-            if out.suffix.lower() == ".parquet":
-                frame.to_parquet(tmp)
-            else:
-                frame.to_csv(tmp)
-            tmp.replace(out)  # never leave a half-written file under the final name
-    except OutputWriteError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
+    with writing(out):  # disk full, no permission: an error naming the file, not a crash
+        out.parent.mkdir(parents=True, exist_ok=True)
+    # Never a half-written file under the final name.
+    atomic_write(out, frame.to_parquet if out.suffix.lower() == ".parquet" else frame.to_csv)
     console.print(f"wrote {len(frame):,} businesses x {frame.shape[1]} features as of {when} to {out}")
     if dataset.rows_quarantined:
         console.print(f"[yellow]{dataset.rows_quarantined:,} input rows were quarantined (see riskmodel validate)"

@@ -99,8 +99,8 @@ class ScoreRequest(BaseModel):
     # The schema states "exactly one of" (oneOf), and neither field takes null, so that a request the schema
     # allows is one the validator below allows too (the service's own OpenAPI schema is fuzzed against it).
     model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one)
-    company_number: str | None = Field(default=None, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9-]+$",
-                                       description="Company number of a business in the reference data")
+    company_number: _CompanyNumber | None = Field(default=None,
+                                                  description="Company number of a business in the reference data")
     record: dict[str, Any] | None = Field(
         default=None, description="The supplier's own rows with the data contract's field names: "
                                   "{company: {...}, officers: [...], ownership: [...], accounts: [...], "

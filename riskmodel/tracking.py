@@ -81,6 +81,10 @@ def store_lock(uri: str | None = None) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+#: sqlite stores this process has opened (their tables created) under the lock.
+_OPENED: set[str] = set()
+
+
 def connect() -> str:
     """Point MLflow (tracking and registry) at :func:`tracking_uri`, with the store's tables created; return it.
 
@@ -94,12 +98,15 @@ def connect() -> str:
     uri = tracking_uri()
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
-    if _sqlite_file(uri) is not None:
+    db = _sqlite_file(uri)
+    # Once per process and file: the tables then exist (unless the file was removed since).
+    if db is not None and (uri not in _OPENED or not db.exists()):
         with store_lock(uri):
             # Opening each store creates or migrates its tables; two cheap reads open both.
             client = mlflow.MlflowClient(uri, uri)
             client.search_experiments(max_results=1)
             client.search_registered_models(max_results=1)
+        _OPENED.add(uri)
     return uri
 
 

@@ -13,7 +13,6 @@ features and score, a tenth of it for train).
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import io
 import json
 import logging
@@ -86,9 +85,6 @@ def run_main(args: list[str]) -> Run:
     # Wide consoles: the tables and messages then hold each name on one line.
     cli.console._width = cli.err_console._width = 400
     code: int
-    # The jobs collect garbage between tables; objects this test process held before the run are not theirs to
-    # scan (in a pytest process that costs seconds a run).
-    gc.freeze()
     try:
         with redirect_stdout(out), redirect_stderr(err):
             try:
@@ -97,7 +93,6 @@ def run_main(args: list[str]) -> Run:
             except SystemExit as exc:
                 code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
     finally:
-        gc.unfreeze()
         sys.argv = argv
         cli.console._width, cli.err_console._width = widths
     return Run(list(args), code, out.getvalue(), err.getvalue())
@@ -131,6 +126,12 @@ class Tally:
             # The message's first line without numbers and paths: the kinds of stops, not each instance.
             first = run.message.split(" - ")[0]
             self.messages[re.sub(r"\d+", "N", re.sub(r"/\S+", "PATH", first))[:160]] += 1
+
+    def __enter__(self) -> Tally:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.publish()  # the counts are published even when an example fails
 
     def publish(self) -> None:
         """Log the counts, and add them to the JSON file named by ``RISKMODEL_FUZZ_REPORT`` (one key per test)."""

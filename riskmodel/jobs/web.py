@@ -27,7 +27,6 @@ page submissions, cancellations, downloads and logins get one line each here, in
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import re
@@ -49,6 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from riskmodel.jobs.settings import JobSettings
 from riskmodel.jobs.store import ACTIVE, Job, JobStore, utcnow
 from riskmodel.jobs.uploads import JobInputError, StoredFile, check_folder, check_tables, extract_zip, store_upload
+from riskmodel.service import _hash, _key_id  # the keys' own hash (SHA-256), for session tokens too
 
 __all__ = ["FILES", "SESSION_COOKIE", "UPLOAD_PATHS", "AuditWriter", "JobService", "install"]
 
@@ -117,10 +117,6 @@ class _PageError(Exception):
         self.status, self.title, self.message = status, title, message
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.replace(tzinfo=dt.UTC).isoformat(timespec="seconds")
 
@@ -144,8 +140,6 @@ class JobService:
     # --------------------------------------------------------------------------------------- callers
     def key_caller(self, key: str | None) -> Caller | None:
         """Return the caller an ``X-API-Key`` value names (None when missing or wrong)."""
-        from riskmodel.service import _key_id
-
         key_id = _key_id(self.keys, key)
         return None if key_id is None else Caller(key_id, self.settings.scope_of(key_id))
 
@@ -153,7 +147,7 @@ class JobService:
         """Return the caller a session cookie names (None: absent, expired, or its key was removed or replaced)."""
         if not token:
             return None
-        id_hash = _sha(token)
+        id_hash = _hash(token)
         found = self.store.session(id_hash)
         if found is None or not hmac.compare_digest(self.keys.get(found.key_id, ""), found.key_hash):
             return None
@@ -482,7 +476,7 @@ def install(app: FastAPI, settings: JobSettings, keys: Mapping[str, str], audit:
                                   error="That key was not accepted. Check it and try again.",
                                   hours=_hours(settings.session_hours))
         token, session_csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        service.store.add_session(_sha(token), caller.key_id, service.keys[caller.key_id], caller.scope,
+        service.store.add_session(_hash(token), caller.key_id, service.keys[caller.key_id], caller.scope,
                                   session_csrf, utcnow() + dt.timedelta(hours=settings.session_hours))
         service.audit_page(request, "/login", caller.key_id, 303, {"action": "login"})
         redirect = RedirectResponse(_safe_next(next), status_code=303)

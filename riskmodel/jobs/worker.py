@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from riskmodel.errors import DataContractError, RiskmodelError
+from riskmodel.files import atomic_write
 from riskmodel.jobs.settings import JobSettings
 from riskmodel.jobs.store import Job, JobStore, WorkerRef, utcnow
 
@@ -86,9 +87,7 @@ def validation_report(data_dir: Path, problems_csv: Path) -> dict[str, Any]:
 
     dataset = validate_dataset(data_dir, sink=_discard)
     problems = dataset.problems
-    tmp = problems_csv.with_name(f".{problems_csv.name}.tmp")
-    problems.to_csv(tmp, index=False, encoding="utf-8")
-    tmp.replace(problems_csv)
+    atomic_write(problems_csv, lambda p: problems.to_csv(p, index=False, encoding="utf-8"))
     order = problems["level"].map({"table": 0, "row": 1, "warning": 2})
     sample = problems.assign(_o=order).sort_values(["_o", "table", "row"], kind="stable").drop(columns="_o")
     sample = sample.head(_SAMPLE).astype(object)

@@ -17,16 +17,13 @@ when it raises :class:`~riskmodel.errors.OutputWriteError` naming the output and
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import glob
 import json
 import logging
-import os
 import shutil
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +40,7 @@ from riskmodel import __version__
 from riskmodel.contract.staged import StagedDataset, stage_dataset
 from riskmodel.engine import resolve_engine
 from riskmodel.errors import OutputWriteError, RiskmodelError, writing
+from riskmodel.files import AtomicFile, atomic_write
 from riskmodel.registry import load_model, resolve_version
 from riskmodel.scoring.core import MAX_REASONS, Scorer
 from riskmodel.scoring.neighbourhood import BUSINESS_KEYS, Neighbourhood
@@ -67,35 +65,6 @@ class JobResult:
 
     out: Path
     manifest: dict[str, Any]
-
-
-class _AtomicFile:
-    """A temporary path next to ``path``, renamed to ``path`` when the block ends without an error."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        # A name of this writer's own: on a cluster, a task may be run twice at once (a worker thought lost).
-        self.tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-
-    def __enter__(self) -> Path:
-        return self.tmp
-
-    def __exit__(self, kind: object, error: object, _: object) -> None:
-        if kind is None:
-            try:
-                os.replace(self.tmp, self.path)
-            except OSError as exc:
-                error = exc
-        if isinstance(error, OSError) or kind is not None:
-            with contextlib.suppress(OSError):  # a failed clean-up must not hide why the write failed
-                self.tmp.unlink(missing_ok=True)
-        if isinstance(error, OSError):  # disk full, no permission: name the output, not the temporary file
-            raise OutputWriteError.of(self.path, error) from error
-
-
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    with _AtomicFile(path) as tmp:
-        write(tmp)
 
 
 def _remove_temporaries(out: Path) -> None:
@@ -273,7 +242,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
             announce(note)
     with writing(partial):
         partial.mkdir(parents=True, exist_ok=True)
-    _atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
+    atomic_write(job_file, lambda p: p.write_text(json.dumps(job, indent=1), encoding="utf-8"))
     with writing(out):
         (out / "manifest.json").unlink(missing_ok=True)  # an older finished job's manifest must not vouch for this
         _remove_temporaries(out)
@@ -320,7 +289,7 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
                                  int(chunk_size), top_n)
     rejected = _rejected_businesses(dataset, numbers, when)
     quarantine = _quarantine_frame(dataset, rejected)
-    _atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))
+    atomic_write(out / "quarantine.csv", lambda p: quarantine.to_csv(p, index=False, encoding="utf-8"))
     timings["writing_seconds"] = time.perf_counter() - start
 
     summary = dataset.summary
@@ -350,14 +319,14 @@ def run_score_job(data_dir: str | Path, model: str | Path, out: str | Path, *, a
     }
     start = time.perf_counter()
     if bundle.model_card:
-        _atomic_write(out / "model_card.md", lambda p: p.write_text(bundle.model_card or "", encoding="utf-8"))
-    with writing(out / "report.html"):
-        write_report(out / "report.html", ranked, manifest, scorer, top_n=top_n, top=top,
-                     model_card="model_card.md" if (out / "model_card.md").exists() else None)
+        atomic_write(out / "model_card.md", lambda p: p.write_text(bundle.model_card or "", encoding="utf-8"))
+    card = "model_card.md" if (out / "model_card.md").exists() else None
+    atomic_write(out / "report.html",
+                 lambda p: write_report(p, ranked, manifest, scorer, top_n=top_n, top=top, model_card=card))
     timings["report_seconds"] = time.perf_counter() - start
     manifest["timings"] = timings
     manifest["businesses_per_second"] = len(ranked) / max(sum(timings.values()), 1e-9)
-    _atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1, default=str),
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=1, default=str),
                                                                  encoding="utf-8"))
     shutil.rmtree(partial)
     return JobResult(out, manifest)
@@ -412,7 +381,7 @@ def write_part(neighbourhood: Neighbourhood, scorer: Scorer, names: Callable[[pd
     frame = frame.iloc[_rank_order(frame["company_number"].to_numpy(), frame["log_odds"].to_numpy())]
     # Small row groups: the merge decodes one group of each part at a time, not the whole part. A part with its
     # final name is always complete.
-    with _AtomicFile(part) as tmp:
+    with AtomicFile(part) as tmp:
         frame.to_parquet(tmp, index=False, row_group_size=_PART_ROW_GROUP)
     return feature_seconds
 
@@ -472,7 +441,7 @@ def _write_ranked(parts: list[Path], out: Path, chunk_size: int, top_n: int) -> 
     rank_at = schema.get_field_index("company_name") + 1 if "company_name" in schema.names else 1
     out_schema = schema.insert(rank_at, pa.field("rank", pa.int64()))
     top: list[pd.DataFrame] = []
-    with _AtomicFile(out / "scores.parquet") as parquet_path, _AtomicFile(out / "scores.csv") as csv_path, \
+    with AtomicFile(out / "scores.parquet") as parquet_path, AtomicFile(out / "scores.csv") as csv_path, \
             pq.ParquetWriter(parquet_path, out_schema) as parquet, pacsv.CSVWriter(csv_path, out_schema) as csv:
         for start in range(0, len(ranked_part), max(1, chunk_size)):
             which = ranked_part[start:start + chunk_size]

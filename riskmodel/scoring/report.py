@@ -166,7 +166,7 @@ def write_report(path: Path, scores: pd.DataFrame, manifest: dict[str, Any], sco
     Returns
     -------
     Path
-        ``path`` (written under a temporary name first, then renamed).
+        ``path`` (written in place: the batch job writes it through :func:`riskmodel.files.atomic_write`).
     """
     bands = [b[0] for b in scorer.bundle.bands]
     counts = [int((scores["risk_band"] == b).sum()) for b in bands]
@@ -235,11 +235,5 @@ log-odds of all businesses through each reason to the business's own log-odds.</
 {_quality_table(manifest)}
 </main></body></html>
 """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a disk that filled up mid-write: leave no half page behind
-        raise
+    path.write_text(page, encoding="utf-8")
     return path

@@ -56,20 +56,20 @@ def test_bulk_csv_maps_categories_statuses_sic_and_day_first_dates(tmp_path: Pat
         '"HELPING HANDS","1234567","","","","","LEEDS","","","LS1 4AB",'
         '"PRI/LTD BY GUAR/NSC (Private, limited by guarantee, no share capital)","In Administration",'
         '"United Kingdom","","31/12/1999","None Supplied","","",""',
-        '"OLD TRADERS LLP","OC300001","","","9 MARKET ROW","","YORK","","","YO1 7HH",'
+        '"OLD TRADERS LLP","OC900001","","","9 MARKET ROW","","YORK","","","YO1 7HH",'
         '"Limited Liability Partnership","Dissolved","United Kingdom","15/06/2021","01/02/2005",'
         '"7499 - Non-trading company","","",""',
     ])
     result = import_sources("ch-companies", [source], tmp_path / "out")
     companies = _table(result, "companies")
-    assert companies.index.tolist() == ["SC612345", "01234567", "OC300001"]
+    assert companies.index.tolist() == ["SC612345", "01234567", "OC900001"]
     assert companies["company_name"].tolist() == ["THE RED LION LIMITED", "HELPING HANDS", "OLD TRADERS LLP"]
     assert companies["company_type"].tolist() == ["ltd", "other", "llp"]
     assert companies["company_status"].tolist() == ["active", "administration", "dissolved"]
     assert companies["date_of_creation"].tolist() == [dt.date(2019, 3, 4), dt.date(1999, 12, 31),
                                                       dt.date(2005, 2, 1)]
     assert companies["date_of_cessation"].isna().tolist() == [True, True, False]
-    assert companies.loc["OC300001", "date_of_cessation"] == dt.date(2021, 6, 15)
+    assert companies.loc["OC900001", "date_of_cessation"] == dt.date(2021, 6, 15)
     # Two codes joined; "None Supplied" is no code; a four-digit SIC 2003 code is left out (and warned about).
     assert companies["sic_codes"].tolist() == ["56302;56101", None, None]
     assert companies["registered_office_postcode"].tolist() == ["G1 1AA", "LS1 4AB", "YO1 7HH"]

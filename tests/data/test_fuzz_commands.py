@@ -80,10 +80,8 @@ def test_validate_quarantines_every_bad_row(kind: str) -> None:
             tally.add(data, run)
             check_validate(data, folder, run, quarantine)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -101,10 +99,8 @@ def test_features_has_one_row_per_kept_business(kind: str) -> None:
             tally.add(data, run)
             check_features(data, folder, run, out, as_of)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()
 
 
 @pytest.mark.parametrize("command", ["validate", "features"])
@@ -129,7 +125,5 @@ def test_the_installed_entry_point_handles_generated_bad_input(command: str) -> 
                 tally.add(data, run)
                 check_features(data, folder, run, out, data.extract_date)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()

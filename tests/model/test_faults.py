@@ -9,7 +9,6 @@ looks finished. Two ``riskmodel train`` started together on a new MLflow store m
 from __future__ import annotations
 
 import errno
-import gc
 import json
 import os
 import resource
@@ -18,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,18 +56,6 @@ MARKED = {  # name: (file pattern under OUT that starts the phase, longest extra
 MARK_DELAYS = {name: float(_rng.uniform(0, top)) for name, (_, top) in MARKED.items()}
 #: Where each kill landed, filled by the trials (printed and checked by test_kill_points_spread_over_the_job).
 LANDINGS: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def _frozen_heap() -> Iterator[None]:
-    """Keep the session's objects out of the garbage collector while this module's jobs run in this process.
-
-    Staging a data set calls ``gc.collect()`` after each table; in a test session holding a trained model and its
-    data, each call walks that whole heap (a job took 7-9 s instead of 3 s). The jobs' own garbage is collected.
-    """
-    gc.freeze()
-    yield
-    gc.unfreeze()
 
 
 def _cli(*args: str) -> list[str]:

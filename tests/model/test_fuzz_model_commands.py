@@ -39,10 +39,8 @@ def test_score_puts_every_business_in_scores_or_quarantine(kind: str, model_dir:
             tally.add(data, run)
             check_score(data, folder, run, out)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()
 
 
 def test_score_as_a_real_process_on_generated_bad_input(model_dir: Path) -> None:
@@ -58,10 +56,8 @@ def test_score_as_a_real_process_on_generated_bad_input(model_dir: Path) -> None
             tally.add(data, run)
             check_score(data, folder, run, out)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()
 
 
 def test_score_with_every_company_row_quarantined_scores_none_and_says_why(example_dir: Path, model_dir: Path,
@@ -99,7 +95,5 @@ def test_train_trains_or_stops_with_a_clear_message(store: Path) -> None:
             tally.add(data, run)
             check_train(data, folder, run)
 
-    try:
+    with tally:
         check()
-    finally:
-        tally.publish()
