@@ -10,10 +10,17 @@ each partition on a worker:
 - ``riskmodel features``: the partition's features are returned and Dask writes them as partitioned parquet
   (:func:`build_features`).
 
-Each worker opens the staged tables once per job and keeps them, with the neighbourhood indexes built from them
-(:class:`riskmodel.scoring.neighbourhood.Neighbourhood`) and the model when scoring, for every partition it is
-given. Cross-business features (the business graph, counts at an office or a premises) are read from those
-indexes, so a business's features do not depend on which partition it falls in.
+Before the partitions run, the cross-business work is done with Dask's own shuffles and joins (:func:`prepare`):
+
+- :func:`riskmodel.distributed_rows.gather_rows` finds every partition's neighbourhood rows (its businesses' own
+  rows and the rows sharing an officer, an owner, an office, a premises or a buyer with them) and writes their row
+  positions, one small file per partition;
+- :func:`riskmodel.distributed_graph.network_features` computes the two features that need the whole business
+  graph (component size, distance to a labelled business), which travel with the partition's task.
+
+A worker then reads only its partition's rows from the memory-mapped staged files and builds the features on
+them, so a business's features do not depend on which partition it falls in, and no worker holds an index or a
+graph of the whole data set. It keeps the model (when scoring) and the watchlist for every partition it is given.
 
 A part is written under a temporary name and renamed when complete, so a worker lost mid-partition leaves nothing
 under a final name. Dask reruns a lost worker's partitions on the others; a partition that kills workers again
@@ -22,6 +29,7 @@ and again fails the job with :class:`DistributedScoringError`, with the finished
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -38,7 +46,8 @@ import pandas as pd
 
 from riskmodel.errors import RiskmodelError
 
-__all__ = ["ClusterFeatures", "DistributedScoringError", "PartsJob", "build_features", "features_job", "score_parts"]
+__all__ = ["ClusterFeatures", "DistributedScoringError", "PartsJob", "build_features", "features_job", "prepare",
+           "score_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,8 @@ class PartsJob:
         Which businesses get reasons.
     partial : str
         The folder of the part files (scoring only).
+    rows : str
+        The folder of each partition's row positions (:func:`riskmodel.distributed_rows.rows_file`).
     """
 
     staged: str
@@ -82,32 +93,86 @@ class PartsJob:
     version: str = ""
     explain: str = "all"
     partial: str = ""
+    rows: str = ""
 
     @classmethod
     def of(cls, staged: Any, as_of: dt.date, feature_names: Iterable[str], **scoring: str) -> PartsJob:
-        """Return the job for a staged data set (``scoring``: ``model``, ``version``, ``explain``, ``partial``)."""
+        """Return the job for a staged data set (``scoring``: ``model``, ``version``, ``explain``, ``partial``).
+
+        The partitions' row files go in ``rows`` (default: ``rows-<as_of>`` beside the staging folder).
+        """
         dataset = staged.dataset
-        return cls(staged=str(Path(staged.folder).resolve()), tables=tuple(dataset.tables),
-                   extract_date=dataset.extract_date, as_of=as_of, feature_names=tuple(feature_names), **scoring)
+        folder = Path(staged.folder).resolve()
+        scoring.setdefault("rows", str(folder.parent / f"rows-{as_of.isoformat()}"))
+        return cls(staged=str(folder), tables=tuple(dataset.tables), extract_date=dataset.extract_date, as_of=as_of,
+                   feature_names=tuple(feature_names), **scoring)
 
 
 class _Context:
-    """A worker's model, staged tables and neighbourhood indexes for one job."""
+    """A worker's handles on the staged files, the watchlist and the model for one job (nothing per business)."""
 
     def __init__(self, job: PartsJob) -> None:
         from features.pit import AsOf
         from riskmodel.artifact import load_bundle
-        from riskmodel.contract.staged import open_staged
-        from riskmodel.scoring.batch import _NameLookup
+        from riskmodel.contract import Dataset
+        from riskmodel.contract.staged import StagedDataset, _index_frame
         from riskmodel.scoring.core import Scorer
-        from riskmodel.scoring.neighbourhood import Neighbourhood
 
         started = time.perf_counter()
-        staged = open_staged(job.staged, list(job.tables), job.extract_date)
-        self.neighbourhood = Neighbourhood(AsOf(staged.dataset, job.as_of), take=staged.take)
-        self.names = _NameLookup(staged)
+        folder = Path(job.staged)
+        reference = {}
+        if "watchlist" in job.tables:  # reference data, not rows of a business: every partition reads all of it
+            reference["watchlist"] = _index_frame(folder / "watchlist.arrow", "watchlist")
+        empty = pd.DataFrame()
+        self.dataset = Dataset(root=folder, tables=reference, quarantine={}, problems=empty, summary=empty,
+                               extract_date=job.extract_date)
+        self.staged = StagedDataset(self.dataset, folder)
+        # One frame for every partition, as the local engine keeps: screening reuses its work on the entries.
+        self.watchlist = AsOf(self.dataset, job.as_of).watchlist if reference else None
         self.scorer = Scorer(load_bundle(job.model), job.version) if job.model else None
         self.seconds = time.perf_counter() - started
+
+
+class _Partition:
+    """One partition's rows, read from the staged files: its features and its businesses' registered names.
+
+    ``graph`` holds the graph-wide features of its businesses (:func:`prepare`), or is empty when the job's
+    features need none.
+    """
+
+    def __init__(self, context: _Context, job: PartsJob, part: int, graph: pd.DataFrame) -> None:
+        from riskmodel.distributed_rows import ROW_TABLES, read_rows
+
+        rows = read_rows(job.rows, part)
+        tables: dict[str, pd.DataFrame] = {}
+        for table in job.tables:
+            if table in ROW_TABLES:
+                tables[table] = context.staged.take(table, rows[table]).reset_index(drop=True)
+            elif table == "watchlist" and context.watchlist is not None:
+                tables[table] = context.watchlist
+        self.dataset = dataclasses.replace(context.dataset, tables=tables)
+        self.as_of = job.as_of
+        self.graph = graph
+
+    def features(self, numbers: Iterable[str], names: list[str] | str) -> pd.DataFrame:
+        """Build the features of the partition's businesses on its rows (the graph-wide ones from ``graph``)."""
+        import features
+        from features.pit import AsOf
+        from riskmodel.scoring.neighbourhood import GRAPH_FEATURES
+
+        numbers = list(dict.fromkeys(str(n) for n in numbers))
+        X = features.build_view(AsOf(self.dataset, self.as_of, targets=numbers), names)
+        network_size, distance = GRAPH_FEATURES
+        for name in (network_size, distance):
+            # Without labels the distance is the neighbourhood's own value, as in the local engine.
+            if name in X.columns and name in self.graph.columns and (name != distance or "labels" in self.dataset):
+                X[name] = self.graph[name].reindex(X.index).to_numpy(np.float64)
+        return X
+
+    def names(self, numbers: pd.Index) -> pd.Series:
+        """Return the registered names (the first register row of each business, as the local engine reads them)."""
+        comp = self.dataset["companies"].drop_duplicates("company_number").set_index("company_number")
+        return pd.Series(comp["company_name"].reindex(numbers).to_numpy(), index=numbers)
 
 
 _LOCK = threading.Lock()
@@ -160,8 +225,8 @@ def _score_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
             assert context.scorer is not None, "a scoring job names its model"  # noqa: S101 -- narrows for mypy
             setup_seconds = context.seconds if built else 0.0
             chunk = pd.Index(numbers["company_number"].to_numpy(), dtype=object)
-            features_seconds = write_part(context.neighbourhood, context.scorer, context.names, chunk, job.as_of,
-                                          job.explain, part)
+            rows = _Partition(context, job, part_number, _graph_of(numbers))
+            features_seconds = write_part(rows, context.scorer, rows.names, chunk, job.as_of, job.explain, part)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
     return pd.DataFrame({"part": [part_number], "rows": [len(numbers)],
                          "seconds": [time.perf_counter() - started], "features_seconds": [features_seconds],
@@ -181,30 +246,98 @@ def _feature_partition(numbers: pd.DataFrame, job: PartsJob) -> pd.DataFrame:
     if not len(chunk):
         return _no_features(job.feature_names)
     context, _ = _context(job)
-    return context.neighbourhood.features(chunk, list(job.feature_names)).loc[chunk]
+    part = int(numbers["part"].iloc[0])
+    return _Partition(context, job, part, _graph_of(numbers)).features(chunk, list(job.feature_names)).loc[chunk]
 
 
-def _chunk_frame(piece: tuple[int, list[str]]) -> pd.DataFrame:
-    part, numbers = piece
-    return pd.DataFrame({"company_number": pd.Series(numbers, dtype=object),
-                         "part": np.full(len(numbers), part, dtype="int64")})
+def _graph_of(numbers: pd.DataFrame) -> pd.DataFrame:
+    """Return the graph-wide features carried by a partition's task, indexed by company number."""
+    columns = [c for c in numbers.columns if c not in ("company_number", "part")]
+    return numbers.set_index("company_number")[columns]
 
 
-def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int]) -> Any:
-    """Return the chunks ``parts`` of ``numbers`` as a Dask DataFrame, one partition per chunk."""
+def _chunk_frame(piece: tuple[int, list[str], dict[str, list[float]]]) -> pd.DataFrame:
+    part, numbers, graph = piece
+    frame = pd.DataFrame({"company_number": pd.Series(numbers, dtype=object),
+                          "part": np.full(len(numbers), part, dtype="int64")})
+    for name, values in graph.items():
+        frame[name] = np.asarray(values, dtype=np.float64)
+    return frame
+
+
+def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int], graph: pd.DataFrame | None = None) -> Any:
+    """Return the chunks ``parts`` of ``numbers`` as a Dask DataFrame, one partition per chunk.
+
+    Each partition carries its businesses' graph-wide features (``graph``, indexed by company number).
+    """
     import dask.dataframe as dd
 
     values = np.asarray(numbers, dtype=object)
-    # Each task carries its own chunk's numbers only (a closure over all of them would travel with every task).
-    pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
+    graph = pd.DataFrame(index=numbers) if graph is None else graph.reindex(numbers)
+    # Each task carries its own chunk only (a closure over all of them would travel with every task).
+    pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist(),
+               {c: graph[c].to_numpy()[i * chunk_size:(i + 1) * chunk_size].tolist() for c in graph.columns})
+              for i in parts]
+    meta = _chunk_frame((0, [], {c: [] for c in graph.columns}))
     # One partition per chunk: the same chunks as the local engine, so a job can be resumed on either engine.
-    return dd.from_map(_chunk_frame, pieces, meta=_chunk_frame((0, [])), enforce_metadata=False)
+    return dd.from_map(_chunk_frame, pieces, meta=meta, enforce_metadata=False)
 
 
-def _features(job: PartsJob, numbers: pd.Index, chunk_size: int) -> Any:
+def prepare(client: Any, job: PartsJob, staged: Any, numbers: pd.Index, chunk_size: int,
+            parts: list[int]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Do the job's cross-business work on the cluster, before its partitions run.
+
+    Writes the row positions of each chunk in ``parts`` to ``job.rows``
+    (:func:`riskmodel.distributed_rows.gather_rows`) and computes the graph-wide features of every business when
+    the job's features include one (:func:`riskmodel.distributed_graph.network_features`).
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    job : PartsJob
+        The job.
+    staged : StagedDataset
+        The staged data set (its folder is ``job.staged``).
+    numbers : Index
+        Every business, in chunk order.
+    chunk_size : int
+        Businesses per chunk.
+    parts : list of int
+        The chunks to prepare.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The graph-wide features indexed by company number (no column when none is needed), and the seconds the
+        row gathering and the graph took.
+    """
+    import shutil
+
+    from riskmodel.distributed_graph import network_features
+    from riskmodel.distributed_rows import gather_rows
+    from riskmodel.scoring.neighbourhood import GRAPH_FEATURES
+
+    seconds = {}
+    started = time.perf_counter()
+    shutil.rmtree(job.rows, ignore_errors=True)  # rows of an earlier attempt may belong to other chunks
+    gather_rows(client, job.staged, job.tables, numbers, chunk_size, parts, job.rows)
+    seconds["rows_seconds"] = time.perf_counter() - started
+    wanted = [name for name in GRAPH_FEATURES if name in job.feature_names]
+    graph = pd.DataFrame(index=numbers)
+    if wanted and parts:
+        started = time.perf_counter()
+        graph = network_features(staged, job.as_of)[wanted]
+        seconds["graph_seconds"] = time.perf_counter() - started
+    return graph, seconds
+
+
+def _features(client: Any, job: PartsJob, staged: Any, numbers: pd.Index, chunk_size: int) -> Any:
     """Return the features of ``numbers`` as a Dask DataFrame, one partition per chunk of ``chunk_size``."""
     n_parts = max(1, -(-len(numbers) // chunk_size))
-    return _businesses(numbers, chunk_size, list(range(n_parts))).map_partitions(
+    parts = list(range(n_parts))
+    graph, _ = prepare(client, job, staged, numbers, chunk_size, parts)
+    return _businesses(numbers, chunk_size, parts, graph).map_partitions(
         _feature_partition, job, meta=_no_features(job.feature_names), enforce_metadata=False)
 
 
@@ -217,7 +350,7 @@ def _wait(future: Any, show: bool) -> Any:
     return future.result()
 
 
-def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, out: Path, *,
+def build_features(client: Any, job: PartsJob, staged: Any, numbers: pd.Index, chunk_size: int, out: Path, *,
                    show_progress: bool = False) -> int:
     """Build the features of ``numbers`` on the cluster and write them as partitioned parquet in ``out``.
 
@@ -227,6 +360,8 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
         The cluster.
     job : PartsJob
         The job (no model).
+    staged : StagedDataset
+        The staged data set.
     numbers : Index
         The businesses, in output order.
     chunk_size : int
@@ -242,8 +377,8 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
     int
         The number of partitions written.
     """
-    frame = _features(job, numbers, chunk_size)
     try:
+        frame = _features(client, job, staged, numbers, chunk_size)
         _wait(client.compute(frame.to_parquet(str(out), write_index=True, compute=False)), show_progress)
     finally:
         _release_all(client)
@@ -251,7 +386,7 @@ def build_features(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: in
 
 
 def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, parts: list[int],
-                progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+                progress: Callable[[int], None] | None = None, graph: pd.DataFrame | None = None) -> pd.DataFrame:
     """Score the chunks ``parts`` of ``numbers`` on the cluster, each into its part file.
 
     Parameters
@@ -268,6 +403,8 @@ def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, 
         The chunks to score (the others are done).
     progress : callable, optional
         Called with the number of chunks finished so far, as they finish.
+    graph : DataFrame, optional
+        The graph-wide features from :func:`prepare`, which must have run for ``parts``.
 
     Returns
     -------
@@ -284,7 +421,7 @@ def score_parts(client: Any, job: PartsJob, numbers: pd.Index, chunk_size: int, 
 
     if not parts:
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in _RESULT.items()})
-    results = _businesses(numbers, chunk_size, parts).map_partitions(_score_partition, job, meta=dict(_RESULT),
+    results = _businesses(numbers, chunk_size, parts, graph).map_partitions(_score_partition, job, meta=dict(_RESULT),
                                                                      enforce_metadata=False)
     futures = client.compute(results.to_delayed())
     done: list[pd.DataFrame] = []
@@ -353,7 +490,7 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
         numbers = AsOf(staged.dataset, as_of).index  # the order features.build gives
         job = PartsJob.of(staged, as_of, names)
         with dask_client(scheduler, announce=announce) as client:
-            build_features(client, job, numbers, chunk_size, work / "features", show_progress=show_progress)
+            build_features(client, job, staged, numbers, chunk_size, work / "features", show_progress=show_progress)
         if out.is_dir():
             shutil.rmtree(out)
         else:
@@ -390,12 +527,15 @@ class ClusterFeatures:
 
     def __call__(self, as_of: dt.date, names: list[str]) -> pd.DataFrame:
         """Return the features ``names`` of every business that existed at ``as_of``."""
+        import shutil
+
         from features.pit import AsOf
 
-        frame = _features(PartsJob.of(self.staged, as_of, names), AsOf(self.staged.dataset, as_of).index,
-                          self.chunk_size)
+        job = PartsJob.of(self.staged, as_of, names)
         try:
+            frame = _features(self.client, job, self.staged, AsOf(self.staged.dataset, as_of).index, self.chunk_size)
             result: pd.DataFrame = _wait(self.client.compute(frame), self.show_progress)
         finally:
             _release_all(self.client)
+            shutil.rmtree(job.rows, ignore_errors=True)
         return result

@@ -24,10 +24,10 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, Protocol
 
 import numpy as np
 import pandas as pd
@@ -336,14 +336,14 @@ def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd
                    when: dt.date, explain: str, partial: Path, scheduler: str | None, n_chunks: int,
                    progress: Progress | None, announce: Callable[[str], None] | None) -> dict[str, Any]:
     """Score the chunks without a part file on a Dask cluster; return what the manifest records of it."""
-    from riskmodel.distributed import PartsJob, score_parts
+    from riskmodel.distributed import PartsJob, prepare, score_parts
     from riskmodel.engine import dask_client
 
     model_dir = partial / "model"
     with writing(model_dir):
         bundle.save(model_dir)  # the workers load it from here, checksums verified
     job = PartsJob.of(staged, when, bundle.feature_names, model=str(model_dir.resolve()), version=version,
-                      explain=explain, partial=str(partial.resolve()))
+                      explain=explain, partial=str(partial.resolve()), rows=str((partial / "rows").resolve()))
     todo = [i for i in range(n_chunks) if not (partial / f"part-{i:05d}.parquet").exists()]
     resumed = n_chunks - len(todo)
     with dask_client(scheduler, announce=announce) as client:
@@ -354,10 +354,11 @@ def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd
                 progress(resumed + done, n_chunks)
 
         advance(0)
-        costs = score_parts(client, job, numbers, chunk_size, todo, advance)
+        graph, prepared = prepare(client, job, staged, numbers, chunk_size, todo)
+        costs = score_parts(client, job, numbers, chunk_size, todo, advance, graph)
     scored = costs[costs["rows"] > 0]
     return {"name": "dask", "scheduler": scheduler or "LocalCluster", "workers": workers,
-            "partitions": n_chunks, "partitions_resumed": resumed,
+            "partitions": n_chunks, "partitions_resumed": resumed, **prepared,
             "worker_features_seconds": float(scored["features_seconds"].sum()),
             "worker_seconds": float(scored["seconds"].sum()),
             "partition_seconds_median": float(scored["seconds"].median()) if len(scored) else None,
@@ -367,8 +368,14 @@ def _score_on_dask(staged: StagedDataset, bundle: Any, version: str, numbers: pd
                                    scored.groupby("worker_pid")["worker_peak_rss_mb"]}}
 
 
-def write_part(neighbourhood: Neighbourhood, scorer: Scorer, names: Callable[[pd.Index], pd.Series], chunk: pd.Index,
-               when: dt.date, explain: str, part: Path) -> float:
+class _FeatureSource(Protocol):
+    """What builds a chunk's features: a :class:`Neighbourhood`, or a Dask partition's rows."""
+
+    def features(self, numbers: Iterable[str], names: list[str] | str) -> pd.DataFrame: ...
+
+
+def write_part(neighbourhood: Neighbourhood | _FeatureSource, scorer: Scorer, names: Callable[[pd.Index], pd.Series],
+               chunk: pd.Index, when: dt.date, explain: str, part: Path) -> float:
     """Score one chunk of businesses into the part file ``part``; return the seconds spent building features.
 
     Both engines write their parts here, so a part holds the same rows whichever engine wrote it.
