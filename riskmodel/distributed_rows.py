@@ -189,8 +189,8 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
 
     Parameters
     ----------
-    client : distributed.Client
-        The cluster.
+    client : distributed.Client or None
+        The cluster; None runs the joins in this process, on Dask's synchronous scheduler (tests, small data).
     folder : str or Path
         The staging folder (``TABLE.arrow`` files on storage every worker reads).
     tables : sequence of str
@@ -217,9 +217,10 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
         return pd.DataFrame({"part": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")})
     values = np.asarray(numbers, dtype=object)
     pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
-    targets = dd.from_map(_targets, pieces, meta=_targets((0, [])), enforce_metadata=False).persist()
+    persist = (lambda f: f.persist(scheduler="sync")) if client is None else (lambda f: f.persist())
+    targets = persist(dd.from_map(_targets, pieces, meta=_targets((0, [])), enforce_metadata=False))
     # Read once and kept on the workers while the joins run: every table is joined several times.
-    keys = {t: _table(folder, t).persist() for t in ROW_TABLES if t in tables}
+    keys = {t: persist(_table(folder, t)) for t in ROW_TABLES if t in tables}
 
     found = []
     own = {}
@@ -230,7 +231,7 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     # The ids of the targets: their own company numbers, their officers' and their owners' ids (one space).
     ids = [_renamed(targets, {"business": "id"})]
     ids += [_present(own[t], "id")[["part", "id"]] for t in ("officers", "ownership") if t in own]
-    ids = dd.concat(ids).drop_duplicates().persist()
+    ids = persist(dd.concat(ids).drop_duplicates())
     met = []  # (part, business): businesses sharing an id or an office with a target
     for table in ("officers", "ownership"):
         if table in keys:
@@ -254,7 +255,7 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
         owners = _present(keys["ownership"], "id")[["business", "id"]]
         layer = _renamed(_present(own["ownership"], "id")[["part", "id"]], {"id": "business"}).drop_duplicates()
         for _ in range(MAX_CHAIN):
-            layer = layer.persist()
+            layer = persist(layer)
             if not len(layer):
                 break
             chain.append(layer)
@@ -267,11 +268,10 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
         found.append(_code(keys["ownership"][["row", "business"]].merge(dd.concat(chain).drop_duplicates(),
                                                                          on="business"), "ownership"))
 
-    rows = dd.concat(found).shuffle("part", npartitions=max(1, min(len(parts), 2 * _workers(client))))
-    result: pd.DataFrame = client.compute(rows.map_partitions(
-        _write_part, str(out), meta={"part": "int64", "rows": "int64"}, enforce_metadata=False)).result()
+    workers = 1 if client is None else max(1, len(client.nthreads()))
+    rows = dd.concat(found).shuffle("part", npartitions=max(1, min(len(parts), 2 * workers)))
+    written = rows.map_partitions(_write_part, str(out), meta={"part": "int64", "rows": "int64"},
+                                  enforce_metadata=False)
+    result: pd.DataFrame = (written.compute(scheduler="sync") if client is None
+                            else client.compute(written).result())
     return result.sort_values("part", ignore_index=True)
-
-
-def _workers(client: Any) -> int:
-    return max(1, len(client.nthreads()))
