@@ -218,7 +218,13 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     values = np.asarray(numbers, dtype=object)
     pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
     persist = (lambda f: f.persist(scheduler="sync")) if client is None else (lambda f: f.persist())
-    targets = persist(dd.from_map(_targets, pieces, meta=_targets((0, [])), enforce_metadata=False))
+
+    def small(frame: Any) -> Any:
+        # A side with a row or two per business (16 bytes each) goes to every partition of the table it is
+        # joined to, Dask's broadcast join: the big tables are then joined where they lie, never shuffled.
+        return persist(frame.repartition(npartitions=1).drop_duplicates())
+
+    targets = small(dd.from_map(_targets, pieces, meta=_targets((0, [])), enforce_metadata=False))
     # Read once and kept on the workers while the joins run: every table is joined several times.
     keys = {t: persist(_table(folder, t)) for t in ROW_TABLES if t in tables}
 
@@ -231,7 +237,7 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     # The ids of the targets: their own company numbers, their officers' and their owners' ids (one space).
     ids = [_renamed(targets, {"business": "id"})]
     ids += [_present(own[t], "id")[["part", "id"]] for t in ("officers", "ownership") if t in own]
-    ids = persist(dd.concat(ids).drop_duplicates())
+    ids = small(dd.concat(ids))
     met = []  # (part, business): businesses sharing an id or an office with a target
     for table in ("officers", "ownership"):
         if table in keys:
@@ -243,7 +249,7 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     met.append(named[["part", "business"]])
     for table, key in (("companies", "office"), ("licences", "premises"), ("contracts", "buyer")):
         if table in keys:
-            held = _present(own[table], key)[["part", key]].drop_duplicates()
+            held = small(_present(own[table], key)[["part", key]])
             shared = _present(keys[table], key)[["row", "business", key]].merge(held, on=key)
             found.append(_code(shared, table))
             if key == "office":  # a premises or a buyer makes no network link: its businesses bring nothing more
@@ -253,20 +259,20 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     chain = []
     if "ownership" in keys:
         owners = _present(keys["ownership"], "id")[["business", "id"]]
-        layer = _renamed(_present(own["ownership"], "id")[["part", "id"]], {"id": "business"}).drop_duplicates()
+        layer = _renamed(_present(own["ownership"], "id")[["part", "id"]], {"id": "business"})
         for _ in range(MAX_CHAIN):
-            layer = persist(layer)
+            layer = small(layer)
             if not len(layer):
                 break
             chain.append(layer)
-            layer = _renamed(owners.merge(layer, on="business")[["part", "id"]], {"id": "business"}).drop_duplicates()
-    others = dd.concat([*met, *chain]).drop_duplicates()
+            layer = _renamed(owners.merge(layer, on="business")[["part", "id"]], {"id": "business"})
+    others = small(dd.concat([*met, *chain]))
     for table in ("companies", "licences", "labels"):
         if table in keys:
             found.append(_code(keys[table][["row", "business"]].merge(others, on="business"), table))
     if chain:
-        found.append(_code(keys["ownership"][["row", "business"]].merge(dd.concat(chain).drop_duplicates(),
-                                                                         on="business"), "ownership"))
+        found.append(_code(keys["ownership"][["row", "business"]].merge(small(dd.concat(chain)), on="business"),
+                           "ownership"))
 
     workers = 1 if client is None else max(1, len(client.nthreads()))
     rows = dd.concat(found).shuffle("part", npartitions=max(1, min(len(parts), 2 * workers)))
