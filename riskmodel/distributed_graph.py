@@ -1,20 +1,32 @@
-"""The network family computed with Dask's own shuffles and joins, equal to :mod:`features.network`.
+"""The network family computed with Dask's own shuffles and reductions, equal to :mod:`features.network`.
 
 The local family builds the business graph in one process (:func:`features.network._build_graph`). Here every
 step is a Dask DataFrame operation over partitions of the staged tables, so no process holds the whole graph:
 
-1. Each table is read in row partitions from the staged Arrow files and cut to the date by the same point-in-time
-   view as locally (:class:`features.pit.AsOf`, applied to the partition: its rules are row by row).
-2. Officer appointments are grouped by officer (a shuffle) to find formation-agent nominees and people with more
-   than :data:`~features.network.MAX_SHARED_BUSINESSES` appointments; current appointments and named active owners
-   become (key, business) memberships in one id space.
-3. Keys held by 2 to 50 businesses, and registered offices held by 2 to 20, link every pair of their businesses
-   (a self-join on the key); an owner or officer id equal to a company number links the two businesses.
-4. Degree and the linked counts are group-bys of the edge list joined to indicator tables. Component sizes come
-   from label propagation (each business takes the smallest label among itself and its neighbours until no label
-   changes), and the distance to the nearest other labelled business from three rounds of frontier joins that
-   carry the two smallest positive ids reaching each business (the frontier is held by the client between rounds;
-   see :func:`_distances`).
+1. Each table is read in row partitions from the staged Arrow files (only the columns used) and cut to the date by
+   the same point-in-time view as locally (:class:`features.pit.AsOf`, applied to the partition: its rules are row
+   by row).
+2. Officer appointments, named active owners and registered offices become (key, business) memberships, shuffled
+   on the key: each partition then holds every row of its keys, finds formation-agent nominees and people with
+   more than :data:`~features.network.MAX_SHARED_BUSINESSES` appointments, links every two businesses sharing a
+   key held by 2 to 50 businesses (a registered office: 2 to 20), and a business to the business whose company
+   number is one of its owner or officer ids. From there on a business is named by an integer code, its position
+   in one partition of the businesses sent to every task.
+3. The links are shuffled on their first end, where duplicates meet and are dropped: the edge list, both ways, in
+   a few partitions per worker thread, persisted.
+4. Degree and the linked counts are counted partition by partition (a business's edges are all in its partition).
+   Component sizes come from a tree reduction of spanning forests (:meth:`dask.dataframe.DataFrame.reduction`):
+   each edge partition is reduced to a spanning forest of its own edges, one (node, root) row per node of a piece
+   other than its root; forests are merged a few at a time the same way, and the last one maps every linked
+   business to the root of its component, whose size is the number of businesses pointing to the root plus the
+   root. A forest has at most one row per linked business, so what reaches the client is of the size of the
+   output column, not of the graph. The distance to the nearest other labelled business comes from three rounds
+   of frontier joins that carry the two smallest positive codes reaching each business (the frontier is held by
+   the client between rounds; see :func:`_distances`).
+
+Memberships and links go through explicit shuffles and per-partition work rather than chains of Dask joins: dask
+2026.8 takes the output of a broadcast join as partitioned on the join key, and a second join or group-by on that
+key then runs partition by partition and loses matches (see :func:`_edge_list`).
 
 :func:`network_features` returns the six network features for every business, equal to ``features.build``'s.
 """
@@ -29,9 +41,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.ipc as ipc
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
-from features.network import DISTANCE_NONE_WITHIN_REACH, MAX_ADDRESS_BUSINESSES, MAX_HOPS, MAX_SHARED_BUSINESSES
+from features.network import (
+    DISTANCE_NONE_WITHIN_REACH,
+    MAX_ADDRESS_BUSINESSES,
+    MAX_HOPS,
+    MAX_SHARED_BUSINESSES,
+    _cliques,
+)
 from features.register import NOMINEE_MAX_DAYS, NOMINEE_MIN_APPOINTMENTS
 
 __all__ = ["NETWORK_FEATURES", "network_features"]
@@ -45,6 +66,20 @@ NETWORK_FEATURES = ("network_degree", "network_component_size", "linked_business
 
 #: Rows of a staged table per partition.
 _ROWS = 250_000
+#: Columns read from each staged table: those the point-in-time rules (:class:`features.pit.AsOf`) and the readers
+#: below use.
+_COLUMNS = {
+    "companies": ("company_number", "date_of_creation", "date_of_cessation", "registered_office_postcode",
+                  "registered_office_address"),
+    "officers": ("company_number", "officer_id", "appointed_on", "resigned_on"),
+    "ownership": ("company_number", "owner_id", "owner_kind", "notified_on", "ceased_on"),
+    "licences": ("holder_company_number", "applied_on", "decided_on", "status_date", "status"),
+    "labels": ("company_number", "labelled_on", "label"),
+}
+#: Rows of the link tables (companies, officers, ownership) per partition of the edge list, at most.
+_EDGE_ROWS = 2_000_000
+#: Kinds of membership rows (a key and a business): an officer appointment, a named active owner, an office.
+_OFFICER, _OWNER, _OFFICE = 0, 1, 2
 
 
 def _view(folder: str, table: str, start: int, stop: int, extract_date: dt.date | None, as_of: dt.date) -> Any:
@@ -53,7 +88,11 @@ def _view(folder: str, table: str, start: int, stop: int, extract_date: dt.date 
     from riskmodel.contract import Dataset
 
     with pa.memory_map(str(Path(folder) / f"{table}.arrow")) as source:
-        frame = ipc.open_file(source).read_all().slice(start, stop - start).to_pandas()
+        rows = ipc.open_file(source).read_all()
+        # Only the columns the view's date rules and the readers use: converting the others (names, addresses,
+        # nationalities, ...) to Python strings was most of a reader's time.
+        rows = rows.select([c for c in _COLUMNS[table] if c in rows.column_names])
+        frame = rows.slice(start, stop - start).to_pandas()
     empty = pd.DataFrame()
     dataset = Dataset(root=Path(folder), tables={table: frame}, quarantine={}, problems=empty, summary=empty,
                       extract_date=extract_date)
@@ -136,27 +175,139 @@ def _renamed(frame: Any, columns: dict[str, str]) -> Any:
                                 enforce_metadata=False)
 
 
-def _pairs(members: Any, max_size: int) -> Any:
-    """Edges between every two distinct businesses sharing a key held by 2 to ``max_size`` businesses."""
-    members = members.drop_duplicates()
-    sizes = members.groupby("key").node.count().rename("size").reset_index()
-    grouped = members.merge(sizes[(sizes["size"] >= 2) & (sizes["size"] <= max_size)][["key"]], on="key")
-    pairs = grouped.merge(grouped, on="key", suffixes=("_a", "_b"))
-    pairs = pairs[pairs["node_a"] != pairs["node_b"]]
-    return _renamed(pairs[["node_a", "node_b"]], {"node_a": "a", "node_b": "b"})
+def _arrow_strings(values: Any) -> pa.Array:
+    array = pa.array(getattr(values, "array", values), type=pa.large_string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _counts(edges: Any, flagged: Any) -> pd.Series:
-    """Neighbours of each business that are in ``flagged`` (a frame with one ``node`` per flagged business).
+def _isin(values: Any, known: Any) -> np.ndarray:
+    """Whether each of ``values`` is one of ``known`` (strings), as a boolean array.
 
-    ``flagged`` may be a Dask DataFrame (joined by a shuffle) or a small pandas one (sent to every partition).
+    pyarrow's hash set: pandas' ``isin`` on Arrow-backed strings loops in Python over ``known`` (pandas 2.3), which
+    took seconds per partition against every business of a large register.
     """
-    if isinstance(flagged, pd.DataFrame):
-        hits = _broadcast_join(edges, flagged.drop_duplicates().rename(columns={"node": "b"}))
-    else:
-        hits = edges.merge(_renamed(flagged.drop_duplicates(), {"node": "b"}), on="b")
-    result: pd.Series = hits.groupby("a").b.count().compute()
-    return result
+    found: np.ndarray = pc.is_in(_arrow_strings(values), value_set=_arrow_strings(known)).to_numpy(
+        zero_copy_only=False)
+    return found
+
+
+def _codes(known: Any, *values: Any) -> list[np.ndarray]:
+    """Position of each of ``values`` in ``known`` (strings), -1 when absent, one array per argument.
+
+    pyarrow's hash table (see :func:`_isin`), built once for all the arguments: building it over every business
+    of a large register costs more than the look-ups.
+    """
+    arrays = [_arrow_strings(v) for v in values]
+    found = pc.index_in(pa.concat_arrays(arrays), value_set=_arrow_strings(known)).fill_null(-1)
+    codes = found.to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.split(codes, np.cumsum([len(a) for a in arrays])[:-1])
+
+
+def _key_edges(part: pd.DataFrame, businesses: pd.DataFrame) -> pd.DataFrame:
+    """Return the links made by the keys of one partition, both ways: people and owners, control, offices.
+
+    ``part`` holds every row of its keys (a partition of the memberships shuffled on the key), so each key's
+    appointments, nominee test, distinct businesses and pairs are complete here. ``businesses`` is every business
+    at the date (one partition sent to every task); a business is named by its position there (its code), the
+    same in every task.
+    """
+    known = businesses["company_number"]
+    kind = part["kind"].to_numpy()
+    off = part[kind == _OFFICER]
+    # Appointments and short ones per person, every appointment of the view counting (as locally).
+    per_person = off.groupby("key").agg(appointments=("node", "count"), short=("short", "sum"))
+    nominee = (per_person["appointments"] > NOMINEE_MIN_APPOINTMENTS) & (
+        per_person["short"] / per_person["appointments"].clip(lower=1) > 0.5)
+    ok = per_person.index[~nominee & (per_person["appointments"] <= MAX_SHARED_BUSINESSES)]
+    current = off[off["current"].to_numpy(bool) & _isin(off["key"], ok)]
+    owners = part[kind == _OWNER]
+    member = pd.concat([current[["key", "node"]], owners[["key", "node"]]], ignore_index=True)
+    offices = part[kind == _OFFICE]
+    member_node, member_owner, office_node = _codes(known, member["node"], member["key"], offices["node"])
+    # Distinct (key, business) rows; the owner's own code comes along (it depends on the key alone).
+    member = pd.DataFrame({"key": member["key"], "node": member_node, "owner": member_owner})
+    member = member[member_node >= 0].drop_duplicates(["key", "node"])
+    node, owner = member["node"].to_numpy(), member["owner"].to_numpy()
+    heads, tails = [], []
+    for keys, nodes, max_size in ((member["key"], node, MAX_SHARED_BUSINESSES),
+                                  (offices["key"], office_node, MAX_ADDRESS_BUSINESSES)):
+        key_code = pd.factorize(keys)[0].astype(np.int64)
+        a, b = _cliques(np.where(nodes >= 0, key_code, -1), nodes, len(known), max_size)
+        heads += [a, b]
+        tails += [b, a]
+    # Corporate control: the key is itself a business of the register.
+    control = (owner >= 0) & (owner != node)
+    heads += [owner[control], node[control]]
+    tails += [node[control], owner[control]]
+    return pd.DataFrame({"a": np.concatenate(heads), "b": np.concatenate(tails)})
+
+
+def _distinct_edges(part: pd.DataFrame) -> pd.DataFrame:
+    """Each edge once, no loop (a partition of the edges shuffled on ``a`` holds all copies of its edges)."""
+    part = part.drop_duplicates()
+    return part[(part["a"] != part["b"]).to_numpy()].reset_index(drop=True)
+
+
+def _layout(part: pd.DataFrame, kind: int) -> pd.DataFrame:
+    out = part[["key", "node"]].reset_index(drop=True)
+    n = len(out)
+    out["kind"] = np.full(n, kind, np.int8)
+    out["current"] = part["current"].to_numpy(bool) if "current" in part else np.ones(n, bool)
+    out["short"] = part["short"].to_numpy(np.int64) if "short" in part else np.zeros(n, np.int64)
+    return out
+
+
+def _memberships(table: Any, kind: int) -> Any:
+    """``table``'s (key, node) rows in the one layout of :func:`_key_edges` (appointment columns for officers)."""
+    return table.map_partitions(_layout, kind, meta=_layout(table._meta, kind), enforce_metadata=False)
+
+
+def _edge_list(dataset: Any, folder: str, extract: dt.date | None, as_of: dt.date, companies: Any, businesses: Any,
+               npartitions: int) -> Any:
+    """Return the edge list between business codes, both ways and each edge once, partitioned on ``a`` (persisted).
+
+    Two shuffles: every membership (an officer appointment, a named active owner, a registered office) goes to the
+    partition of its key, where :func:`_key_edges` finds that key's links; the links then go to the partition of
+    their first end, where duplicates (a pair linked by several keys) meet and are dropped. Each step is a
+    ``map_partitions`` over an explicit shuffle, not a chain of Dask joins: dask 2026.8 takes the output of a
+    broadcast join as partitioned on the join key, and a second join on that key then runs partition by partition
+    and loses matches (it lost links at 10^6 businesses), whereas an explicit shuffle is always carried out.
+    """
+    import dask.dataframe as dd
+
+    offices = companies[companies["office"].notnull()][["office", "company_number"]]
+    sources = [_memberships(_renamed(offices, {"office": "key", "company_number": "node"}), _OFFICE)]
+    if "officers" in dataset:
+        sources.append(_memberships(_table(_officers, folder, "officers", extract, as_of), _OFFICER))
+    if "ownership" in dataset:
+        sources.append(_memberships(_table(_owners, folder, "ownership", extract, as_of), _OWNER))
+    by_key = dd.concat(sources).shuffle("key", npartitions=npartitions)
+    meta = pd.DataFrame({"a": pd.Series(dtype="int64"), "b": pd.Series(dtype="int64")})
+    links = by_key.map_partitions(_key_edges, businesses, meta=meta, enforce_metadata=False)
+    edges = links.shuffle("a", npartitions=npartitions).map_partitions(_distinct_edges, meta=meta,
+                                                                        enforce_metadata=False)
+    return edges.persist()
+
+
+def _neighbour_counts(part: pd.DataFrame, businesses: pd.DataFrame, bad: pd.DataFrame | None,
+                      positives: np.ndarray | None) -> pd.DataFrame:
+    """Return the degree and the linked dissolved, refused-or-revoked and positive businesses of ``part``'s ``a``.
+
+    ``part`` holds every edge of its ``a`` ends (a partition of the edge list), so the counts are final here.
+    """
+    b = part["b"].to_numpy()
+    flags = {"network_degree": np.ones(len(part)),
+             "linked_businesses_dissolved": businesses["ceased"].to_numpy(bool)[b].astype(np.float64)}
+    for name, flagged in (("linked_businesses_with_refused_or_revoked_licence", bad),
+                          ("linked_businesses_labelled_positive", positives)):
+        if flagged is None:
+            continue
+        codes = _codes(businesses["company_number"], flagged["node"])[0] if isinstance(flagged, pd.DataFrame) \
+            else flagged
+        flag = np.zeros(len(businesses), np.float64)
+        flag[codes[codes >= 0]] = 1.0
+        flags[name] = flag[b]
+    return pd.DataFrame(flags).groupby(part["a"].to_numpy()).sum()
 
 
 def _join_part(part: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
@@ -167,6 +318,18 @@ def _broadcast_join(edges: Any, right: pd.DataFrame) -> Any:
     """Join each edge partition to a small pandas frame on ``b`` (the frame travels to every partition)."""
     meta = edges._meta.merge(right.iloc[:0], on="b")
     return edges.map_partitions(_join_part, right, meta=meta, enforce_metadata=False)
+
+
+def _worker_threads() -> int:
+    """Threads of the cluster of the current ``distributed`` client, else this machine's cores."""
+    import dask
+
+    try:
+        from distributed import get_client
+
+        return max(1, sum(get_client().nthreads().values()))
+    except (ImportError, ValueError):  # no distributed, or no client: Dask's local schedulers
+        return max(1, int(dask.system.CPU_COUNT))
 
 
 def network_features(staged: Any, as_of: dt.date) -> pd.DataFrame:
@@ -185,61 +348,57 @@ def network_features(staged: Any, as_of: dt.date) -> pd.DataFrame:
         Indexed by ``company_number`` in the order of ``AsOf(dataset, as_of).index``, one column per name of
         :data:`NETWORK_FEATURES`: equal to ``features.build(dataset, as_of, list(NETWORK_FEATURES))``.
     """
-    import dask.dataframe as dd
-
     from features.pit import AsOf
 
     dataset = staged.dataset
     folder, extract = str(Path(staged.folder).resolve()), dataset.extract_date
     index = AsOf(dataset, as_of).index
     companies = _table(_companies, folder, "companies", extract, as_of).persist()
-    nodes = _renamed(companies[["company_number"]], {"company_number": "node"})
+    # Businesses are named by their position in this one partition (their code) from the links on: integer edges
+    # shuffle, deduplicate and reduce faster than strings.
+    businesses = companies[["company_number", "ceased"]].repartition(npartitions=1).persist()
+    npartitions = _partitions(folder, dataset)
+    log.debug("network family: %d partitions of the edge list", npartitions)
+    edges = _edge_list(dataset, folder, extract, as_of, companies, businesses, npartitions)
+    ids = pd.Index(businesses["company_number"].compute().to_numpy(object), name="company_number")
+    codes = pd.RangeIndex(len(ids))
 
-    parts = []
-    members = []
-    if "officers" in dataset:
-        off = _table(_officers, folder, "officers", extract, as_of)
-        per_person = off.groupby("key").agg({"node": "count", "short": "sum"}).reset_index()
-        per_person = _renamed(per_person, {"node": "appointments"})
-        nominee = (per_person["appointments"] > NOMINEE_MIN_APPOINTMENTS) & (
-            per_person["short"] / per_person["appointments"].clip(lower=1) > 0.5)
-        ok = per_person[~nominee & (per_person["appointments"] <= MAX_SHARED_BUSINESSES)][["key"]]
-        members.append(off[off["current"]][["key", "node"]].merge(ok, on="key").merge(nodes, on="node"))
-    if "ownership" in dataset:
-        members.append(_table(_owners, folder, "ownership", extract, as_of).merge(nodes, on="node"))
-    if members:
-        member = dd.concat(members).drop_duplicates().persist()
-        parts.append(_pairs(member, MAX_SHARED_BUSINESSES))
-        # Corporate control: the key is itself a business of the register.
-        control = member.merge(_renamed(nodes, {"node": "key"}), on="key")
-        control = _renamed(control[control["key"] != control["node"]], {"key": "a", "node": "b"})
-        parts.append(control[["a", "b"]])
-    offices = _renamed(companies[companies["office"].notnull()][["office", "company_number"]],
-                       {"office": "key", "company_number": "node"})
-    parts.append(_pairs(offices, MAX_ADDRESS_BUSINESSES))
-    one_way = dd.concat(parts)
-    edges = dd.concat([one_way, _renamed(one_way, {"a": "b", "b": "a"})[["a", "b"]]]).drop_duplicates()
-    edges = edges[edges["a"] != edges["b"]].persist()
-
-    out = pd.DataFrame(index=index)
-    out["network_degree"] = edges.groupby("a").b.count().compute().reindex(index).fillna(0.0)
-    out["network_component_size"] = _component_sizes(edges, index)
-    ceased = _renamed(companies[companies["ceased"]][["company_number"]], {"company_number": "node"})
-    out["linked_businesses_dissolved"] = _counts(edges, ceased).reindex(index).fillna(0.0)
-    if "licences" in dataset:
-        bad = _table(_bad_licences, folder, "licences", extract, as_of)
-        out["linked_businesses_with_refused_or_revoked_licence"] = _counts(edges, bad).reindex(index).fillna(0.0)
-    else:
-        out["linked_businesses_with_refused_or_revoked_licence"] = np.nan
+    bad = (_table(_bad_licences, folder, "licences", extract, as_of).repartition(npartitions=1)
+           if "licences" in dataset else None)
+    positives = None
     if "labels" in dataset:
-        positives = _positives(_table(_labels, folder, "labels", extract, as_of))
-        out["linked_businesses_labelled_positive"] = _counts(
-            edges, pd.DataFrame({"node": pd.Series(positives, dtype=object)})).reindex(index).fillna(0.0)
-        out["distance_to_labelled_positive"] = _distances(edges, positives, index)
-    else:
-        out["linked_businesses_labelled_positive"] = np.nan
-        out["distance_to_labelled_positive"] = np.nan
+        found = ids.get_indexer(pd.Index(_positives(_table(_labels, folder, "labels", extract, as_of))))
+        positives = np.unique(found[found >= 0]).astype(np.int64)
+    counted = ["network_degree", "linked_businesses_dissolved"]
+    counted += ["linked_businesses_with_refused_or_revoked_licence"] if bad is not None else []
+    counted += ["linked_businesses_labelled_positive"] if positives is not None else []
+    meta = pd.DataFrame({name: pd.Series(dtype="float64") for name in counted})
+    counts = edges.map_partitions(_neighbour_counts, businesses, bad, positives, meta=meta,
+                                  enforce_metadata=False).compute().reindex(codes).fillna(0.0)
+
+    by_code = pd.DataFrame(index=codes)
+    by_code["network_degree"] = counts["network_degree"]
+    by_code["network_component_size"] = _component_sizes(edges, codes)
+    for name in NETWORK_FEATURES[2:5]:
+        by_code[name] = counts.get(name, np.nan)
+    by_code["distance_to_labelled_positive"] = _distances(edges, positives, codes) if positives is not None \
+        else np.nan
+    out = by_code.set_axis(ids).reindex(index)
     return out.astype("float64")[list(NETWORK_FEATURES)]
+
+
+def _partitions(folder: str, dataset: Any) -> int:
+    """Partitions of the edge list: twice the cluster's threads, more for large tables.
+
+    Each partition of a shuffle or a reduction is a task with a fixed cost; a few large partitions per thread
+    keep that cost small, and :data:`_EDGE_ROWS` rows of the tables the links come from bound their size.
+    """
+    rows = 0
+    for table in ("companies", "officers", "ownership"):
+        if table in dataset:
+            with pa.memory_map(str(Path(folder) / f"{table}.arrow")) as source:
+                rows += ipc.open_file(source).read_all().num_rows
+    return max(2 * _worker_threads(), -(-rows // _EDGE_ROWS))
 
 
 def _positives(labels: Any) -> np.ndarray:
@@ -249,56 +408,108 @@ def _positives(labels: Any) -> np.ndarray:
     return latest.loc[latest["label"] == 1, "node"].to_numpy(object)
 
 
-def _component_sizes(edges: Any, index: pd.Index) -> pd.Series:
-    """Connected-component sizes by label propagation: the smallest business number of each component.
+def _forest_of(first: pd.Series, second: pd.Series) -> pd.DataFrame:
+    """Return a spanning forest of the graph whose edges are ``first[i]``--``second[i]``, as ``(node, root)`` rows.
 
-    Each round every linked business takes the smallest label among itself and its neighbours, then the label of
-    its label (pointer jumping: a label is a business of the same component), which cuts the rounds from the
-    component's diameter to about its logarithm. Businesses without a link form components of one.
+    The ends are factorized in sorted order, so the smallest code of a piece is its smallest node and the root
+    does not depend on the order of the rows; every other node of the piece gets one row pointing to its root.
+    The forest has the connectivity of the edges in at most one row per node, whatever the number of edges.
     """
-    nodes = _renamed(edges[["a"]].drop_duplicates(), {"a": "node"})
-    labels = nodes.assign(label=nodes["node"]).persist()
-    rounds = 0
-    while True:
-        rounds += 1
-        reached = edges.merge(_renamed(labels, {"node": "b"}), on="b").groupby("a").label.min()
-        proposal = _renamed(reached.to_frame("proposed").reset_index(), {"a": "node"})
-        merged = labels.merge(proposal, on="node", how="left")
-        smaller = merged["proposed"].notnull() & (merged["proposed"] < merged["label"])
-        merged["label"] = merged["label"].where(~smaller, merged["proposed"])
-        stepped = merged[["node", "label"]]
-        jumped = stepped.merge(_renamed(stepped, {"node": "label", "label": "further"}), on="label", how="left")
-        closer = jumped["further"].notnull() & (jumped["further"] < jumped["label"])
-        jumped["label"] = jumped["label"].where(~closer, jumped["further"])
-        fresh = jumped[["node", "label"]].persist()
-        changed = int(fresh.merge(_renamed(labels, {"label": "before"}), on="node")
-                       .pipe(lambda f: f["label"] != f["before"]).sum().compute())
-        labels = fresh
-        log.info("label propagation round %d: %d labels changed", rounds, changed)
-        if not changed:
-            break
-    final = labels.compute().set_index("node")["label"]
-    sizes = final.map(final.value_counts())
+    ends = pd.concat([first, second], ignore_index=True)
+    codes, uniques = ends.factorize(sort=True)
+    m, n = len(first), len(uniques)
+    if not m:
+        return pd.DataFrame({"node": ends.iloc[:0].to_numpy(), "root": ends.iloc[:0].to_numpy()})
+    graph = sp.coo_matrix((np.ones(m, np.int32), (codes[:m], codes[m:])), shape=(n, n))
+    _, piece = connected_components(graph, directed=False)
+    # The first code of each piece in code order is its smallest node.
+    _, smallest = np.unique(piece, return_index=True)
+    root = smallest[piece]
+    linked = np.flatnonzero(root != np.arange(n))
+    return pd.DataFrame({"node": uniques.take(linked), "root": uniques.take(root[linked])})
+
+
+def _edge_forest(part: pd.DataFrame) -> pd.DataFrame:
+    """Spanning forest of one partition of the edge list (the chunk step of the tree reduction)."""
+    return _forest_of(part["a"], part["b"])
+
+
+def _merged_forest(forests: pd.DataFrame) -> pd.DataFrame:
+    """Spanning forest of several forests concatenated (the combine and aggregate steps of the tree reduction).
+
+    A union of spanning forests has the connectivity of the union of their edge lists, so the forest of the union
+    is a spanning forest of all the edges below this node of the tree.
+    """
+    return _forest_of(forests["node"], forests["root"])
+
+
+def _spanning_forest(edges: Any, split_every: int | None = None) -> pd.DataFrame:
+    """Return a spanning forest of the edge list ``edges`` (columns ``a`` and ``b``), by a Dask tree reduction.
+
+    Each edge partition is reduced to the spanning forest of its own edges (:func:`_edge_forest`), then forests are
+    merged ``split_every`` at a time (Dask's default, 8, when None) by the same rule (:func:`_merged_forest`) until
+    one is left: a ``(node, root)`` row per linked node that is not the root of its component, the root being the
+    component's smallest node. Every intermediate forest holds at most one row per linked node, so what travels
+    between the steps and to the client is of the size of the output column, not of the graph.
+    """
+    meta = pd.DataFrame({"node": edges._meta["a"].iloc[:0], "root": edges._meta["a"].iloc[:0]})
+    forest = edges[["a", "b"]].reduction(_edge_forest, aggregate=_merged_forest, combine=_merged_forest, meta=meta,
+                                         split_every=split_every, token="spanning-forest")  # noqa: S106 (a name)
+    result: pd.DataFrame = forest.compute()
+    return result
+
+
+def _component_sizes(edges: Any, index: pd.Index, split_every: int | None = None) -> pd.Series:
+    """Return the connected-component size of each node of ``index``, from a tree reduction of spanning forests.
+
+    Parameters
+    ----------
+    edges : dask.dataframe.DataFrame
+        Edge list, columns ``a`` and ``b`` (one way or both, duplicates allowed), of the ids of ``index``.
+    index : Index
+        The nodes whose sizes are wanted; a node without an edge forms a component of one.
+    split_every : int, optional
+        Forests merged at a time in the reduction (Dask's default, 8, when None).
+
+    Returns
+    -------
+    Series
+        Float sizes indexed by ``index``, the node included.
+
+    Notes
+    -----
+    The final forest of :func:`_spanning_forest` maps each linked node to its component's root; a component's
+    size is the number of nodes pointing to its root, plus the root. The work is a few connected-components runs
+    on partitions and forests (``scipy.sparse.csgraph``), each of at most one row per node, in one pass over the
+    edges; label propagation, which needed several shuffles per round and a round per halving of the diameter,
+    took minutes at 10^5 businesses.
+    """
+    forest = _spanning_forest(edges, split_every)
+    others = forest["root"].value_counts()
+    sizes = pd.concat([pd.Series(forest["root"].map(others).to_numpy(), index=forest["node"].to_numpy()),
+                       pd.Series(others.to_numpy(), index=others.index.to_numpy())]) + 1
     return sizes.reindex(index).fillna(1.0).astype("float64")
 
 
 def _distances(edges: Any, positives: np.ndarray, index: pd.Index) -> pd.Series:
     """Hops (1 to 3) to the nearest other positive business; 4 when none lies within 3 hops.
 
-    The frontier carries, per business, the two smallest positive ids that reach it within k hops: a business has
+    The frontier carries, per business, the two smallest positive codes that reach it within k hops: a business has
     another positive within k hops exactly when one of those two is not itself. The edges stay on the cluster;
-    the frontier (two rows at most per business reached) is held by the client between rounds and sent to every
-    edge partition. A frontier kept as a Dask DataFrame gave 2 wrong distances out of 10^5 businesses (dask
-    2026.8; the cause is not yet found), so it is not used.
+    the frontier (two rows at most per business reached, integer codes) is held by the client between rounds and
+    sent to every edge partition. A frontier kept as a Dask DataFrame once gave 2 wrong distances out of 10^5
+    businesses (dask 2026.8). Its rounds chained joins and group-bys on the node after a join that could be a
+    broadcast join, the planning fault described in :func:`_edge_list`, which is the likely cause; it was not
+    reproduced on the present edge list (10^5 and 10^6 businesses), so the client-held frontier is kept.
     """
     distance = pd.Series(DISTANCE_NONE_WITHIN_REACH, index=index)
     if not len(positives):
         return distance
-    reach = pd.DataFrame({"node": pd.Series(positives, dtype=object), "source": pd.Series(positives, dtype=object)})
+    reach = pd.DataFrame({"node": positives, "source": positives})
     for hops in range(1, MAX_HOPS + 1):
         spread = _broadcast_join(edges, reach.rename(columns={"node": "b"}))
         spread = spread[["a", "source"]].compute().rename(columns={"a": "node"})
-        both = pd.concat([reach, spread.astype(object)], ignore_index=True).drop_duplicates()
+        both = pd.concat([reach, spread], ignore_index=True).drop_duplicates()
         first = both.groupby("node")["source"].min()
         rest = both[both["source"] != both["node"].map(first)]
         second = rest.groupby("node")["source"].min()
