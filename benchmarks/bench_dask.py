@@ -5,7 +5,7 @@ subprocess. The job's process and every process it starts (the Dask workers) are
 100 ms for their peak ``VmRSS`` (resident) and ``RssAnon`` (private) memory. The engines alternate (local, dask,
 local, ...) so that both see the same machine state; the scores of the two engines are compared row for row.
 The Dask run's manifest gives the per-partition cost (median seconds per partition of ``--chunk-size``
-businesses) and each worker's set-up time (opening the staged tables and building the neighbourhood indexes).
+businesses), each worker's set-up time (the model and the watchlist) and the cross-business joins' time.
 
 Usage::
 
