@@ -81,7 +81,7 @@ class PartsJob:
     partial : str
         The folder of the part files (scoring only).
     rows : str
-        The folder of each partition's row positions (:func:`riskmodel.distributed_rows.rows_files`).
+        The folder of each partition's row positions (:func:`riskmodel.distributed_rows.rows_file`).
     """
 
     staged: str

@@ -41,10 +41,9 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from features.ownership import MAX_CHAIN
-from riskmodel.errors import RiskmodelError
 from riskmodel.files import atomic_write
 
-__all__ = ["ROW_TABLES", "gather_rows", "read_rows", "rows_files"]
+__all__ = ["ROW_TABLES", "gather_rows", "read_rows", "rows_file"]
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +57,14 @@ ROW_TABLES = {"companies": "company_number", "officers": "company_number", "owne
 _ROWS = 500_000
 
 
-def rows_files(folder: str | Path, part: int) -> list[Path]:
-    """Return the files of partition ``part``'s row positions in ``folder`` (one per shuffle output holding it)."""
-    return sorted(Path(folder).glob(f"rows-{part:05d}.*.parquet"))
+def rows_file(folder: str | Path, part: int) -> Path:
+    """Return the file of partition ``part``'s row positions in ``folder``."""
+    return Path(folder) / f"rows-{part:05d}.parquet"
 
 
 def read_rows(folder: str | Path, part: int) -> dict[str, np.ndarray]:
     """Return partition ``part``'s row positions per table (sorted, unique: the order of a full build)."""
-    files = rows_files(folder, part)
-    if not files:
-        raise FileNotFoundError(f"no row positions for partition {part} in {folder}")
-    frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frame = pd.read_parquet(rows_file(folder, part))
     codes = frame["table"].to_numpy(np.int64)
     rows = frame["row"].to_numpy(np.int64)
     return {table: np.unique(rows[codes == code]) for code, table in enumerate(ROW_TABLES)}
@@ -176,18 +172,13 @@ def _to_parquet(frame: pd.DataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False)
 
 
-def _write_part(frame: pd.DataFrame, folder: str, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Write the rows of each partition held in this shuffle output; return (part, rows written).
-
-    The file is named by the part and by this output, so a part whose rows reached two outputs (a shuffle that did
-    not put them together) keeps them all: a reader takes every file of its part.
-    """
-    piece = 0 if partition_info is None else int(partition_info["number"])
+def _write_part(frame: pd.DataFrame, folder: str) -> pd.DataFrame:
+    """Write each partition's rows held in this shuffle output to its file; return (part, rows written)."""
     written = []
     for part in sorted(pd.unique(frame["part"]).tolist()):
         rows = frame.loc[frame["part"].to_numpy() == part, ["table", "row"]]
         rows = rows.drop_duplicates().sort_values(["table", "row"], ignore_index=True)
-        atomic_write(Path(folder) / f"rows-{int(part):05d}.{piece}.parquet", partial(_to_parquet, rows))
+        atomic_write(rows_file(folder, int(part)), partial(_to_parquet, rows))
         written.append((int(part), len(rows)))
     return pd.DataFrame(written, columns=["part", "rows"]).astype("int64")
 
@@ -211,7 +202,7 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
     parts : list of int
         The chunks to gather for.
     out : str or Path
-        A folder (created) for the :func:`rows_files` of each chunk.
+        A folder (created) for the :func:`rows_file` of each chunk.
 
     Returns
     -------
@@ -289,9 +280,4 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
                                   enforce_metadata=False)
     result: pd.DataFrame = (written.compute(scheduler="sync") if client is None
                             else client.compute(written).result())
-    result = result.groupby("part")["rows"].sum().reset_index()
-    missing = sorted(set(parts) - set(result["part"].tolist()))
-    if missing:  # every business has its register row, so every chunk has rows: a chunk without any was lost
-        raise RiskmodelError(f"the cluster wrote no row positions for {len(missing)} chunk(s) (first: {missing[0]})",
-                             missing=missing)
-    return result
+    return result.sort_values("part", ignore_index=True)

@@ -140,17 +140,3 @@ def test_features_on_gathered_rows_equal_the_full_build(data: object, tmp_path_f
         mine = list(numbers[part * chunk:(part + 1) * chunk])
         X = _Partition(context, job, part, pd.DataFrame(index=pd.Index(mine))).features(mine, names)
         pd.testing.assert_frame_equal(X.loc[mine], full.loc[mine], check_exact=True)
-
-
-def test_a_partitions_rows_split_across_shuffle_outputs_are_all_read(tmp_path: Path) -> None:
-    # Written by two outputs of the final shuffle (had it not put them together), a part's rows are read whole.
-    from riskmodel.distributed_rows import _write_part
-
-    frame = pd.DataFrame({"part": [3, 3, 4], "table": [0, 1, 0], "row": [7, 2, 5]})
-    _write_part(frame.iloc[[0, 2]], str(tmp_path), {"number": 0})
-    _write_part(frame.iloc[[1]], str(tmp_path), {"number": 1})
-    rows = read_rows(tmp_path, 3)
-    assert rows["companies"].tolist() == [7] and rows["officers"].tolist() == [2]
-    assert read_rows(tmp_path, 4)["companies"].tolist() == [5]
-    with pytest.raises(FileNotFoundError, match="partition 5"):
-        read_rows(tmp_path, 5)
