@@ -114,21 +114,16 @@ class _Context:
     def __init__(self, job: PartsJob) -> None:
         from features.pit import AsOf
         from riskmodel.artifact import load_bundle
-        from riskmodel.contract import Dataset
-        from riskmodel.contract.staged import StagedDataset, _index_frame
+        from riskmodel.contract.staged import open_staged
         from riskmodel.scoring.core import Scorer
 
         started = time.perf_counter()
-        folder = Path(job.staged)
-        reference = {}
-        if "watchlist" in job.tables:  # reference data, not rows of a business: every partition reads all of it
-            reference["watchlist"] = _index_frame(folder / "watchlist.arrow", "watchlist")
-        empty = pd.DataFrame()
-        self.dataset = Dataset(root=folder, tables=reference, quarantine={}, problems=empty, summary=empty,
-                               extract_date=job.extract_date)
-        self.staged = StagedDataset(self.dataset, folder)
+        # Only the watchlist is held (reference data, not rows of a business: every partition reads all of it);
+        # the other tables are read by position, a partition's rows at a time.
+        self.staged = open_staged(job.staged, [t for t in job.tables if t == "watchlist"], job.extract_date)
+        self.dataset = self.staged.dataset
         # One frame for every partition, as the local engine keeps: screening reuses its work on the entries.
-        self.watchlist = AsOf(self.dataset, job.as_of).watchlist if reference else None
+        self.watchlist = AsOf(self.dataset, job.as_of).watchlist if "watchlist" in self.dataset else None
         self.scorer = Scorer(load_bundle(job.model), job.version) if job.model else None
         self.seconds = time.perf_counter() - started
 
@@ -273,12 +268,11 @@ def _businesses(numbers: pd.Index, chunk_size: int, parts: list[int], graph: pd.
     import dask.dataframe as dd
 
     values = np.asarray(numbers, dtype=object)
-    graph = pd.DataFrame(index=numbers) if graph is None else graph.reindex(numbers)
+    columns = {} if graph is None else {c: graph[c].reindex(numbers).to_numpy() for c in graph.columns}
     # Each task carries its own chunk only (a closure over all of them would travel with every task).
     pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist(),
-               {c: graph[c].to_numpy()[i * chunk_size:(i + 1) * chunk_size].tolist() for c in graph.columns})
-              for i in parts]
-    meta = _chunk_frame((0, [], {c: [] for c in graph.columns}))
+               {c: v[i * chunk_size:(i + 1) * chunk_size].tolist() for c, v in columns.items()}) for i in parts]
+    meta = _chunk_frame((0, [], {c: [] for c in columns}))
     # One partition per chunk: the same chunks as the local engine, so a job can be resumed on either engine.
     return dd.from_map(_chunk_frame, pieces, meta=meta, enforce_metadata=False)
 
