@@ -54,6 +54,7 @@ from features.network import (
     _cliques,
 )
 from features.register import NOMINEE_MAX_DAYS, NOMINEE_MIN_APPOINTMENTS
+from riskmodel.engine import persisted
 
 __all__ = ["NETWORK_FEATURES", "network_features"]
 
@@ -286,7 +287,7 @@ def _edge_list(dataset: Any, folder: str, extract: dt.date | None, as_of: dt.dat
     links = by_key.map_partitions(_key_edges, businesses, meta=meta, enforce_metadata=False)
     edges = links.shuffle("a", npartitions=npartitions).map_partitions(_distinct_edges, meta=meta,
                                                                         enforce_metadata=False)
-    return edges.persist()
+    return persisted(edges)
 
 
 def _neighbour_counts(part: pd.DataFrame, businesses: pd.DataFrame, bad: pd.DataFrame | None,
@@ -353,10 +354,10 @@ def network_features(staged: Any, as_of: dt.date) -> pd.DataFrame:
     dataset = staged.dataset
     folder, extract = str(Path(staged.folder).resolve()), dataset.extract_date
     index = AsOf(dataset, as_of).index
-    companies = _table(_companies, folder, "companies", extract, as_of).persist()
+    companies = persisted(_table(_companies, folder, "companies", extract, as_of))
     # Businesses are named by their position in this one partition (their code) from the links on: integer edges
     # shuffle, deduplicate and reduce faster than strings.
-    businesses = companies[["company_number", "ceased"]].repartition(npartitions=1).persist()
+    businesses = persisted(companies[["company_number", "ceased"]].repartition(npartitions=1))
     npartitions = _partitions(folder, dataset)
     log.debug("network family: %d partitions of the edge list", npartitions)
     edges = _edge_list(dataset, folder, extract, as_of, companies, businesses, npartitions)

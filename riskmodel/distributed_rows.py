@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from features.ownership import MAX_CHAIN
+from riskmodel.engine import persisted
 from riskmodel.files import atomic_write
 
 __all__ = ["ROW_TABLES", "gather_rows", "read_rows", "rows_file"]
@@ -217,7 +218,8 @@ def gather_rows(client: Any, folder: str | Path, tables: tuple[str, ...] | list[
         return pd.DataFrame({"part": pd.Series(dtype="int64"), "rows": pd.Series(dtype="int64")})
     values = np.asarray(numbers, dtype=object)
     pieces = [(i, values[i * chunk_size:(i + 1) * chunk_size].tolist()) for i in parts]
-    persist = (lambda f: f.persist(scheduler="sync")) if client is None else (lambda f: f.persist())
+    # Each step waits for the last (see riskmodel.engine.persisted: a LocalCluster's scheduler shares this process).
+    persist = (lambda f: persisted(f, scheduler="sync")) if client is None else persisted
 
     def small(frame: Any) -> Any:
         # A side with a row or two per business (16 bytes each) goes to every partition of the table it is

@@ -23,7 +23,7 @@ from riskmodel.errors import RiskmodelError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["ENGINES", "SCHEDULER_ENV", "EngineError", "dask_client", "machine_workers", "resolve_engine"]
+__all__ = ["ENGINES", "SCHEDULER_ENV", "EngineError", "dask_client", "machine_workers", "persisted", "resolve_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -115,3 +115,32 @@ def dask_client(scheduler: str | None = None, *, n_workers: int | None = None,
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def persisted(collection: Any, **options: Any) -> Any:
+    """Persist a Dask collection and wait until it is held; return the persisted collection.
+
+    Waiting is not only for order. With a LocalCluster the scheduler lives in this process, and it builds the
+    task graph of every submitted collection in a thread of its own. Before Python 3.12 each
+    ``functools.cached_property`` takes one lock shared by all instances of its class (3.12 dropped it), and
+    dask's expressions, shared between the two threads, compute such properties inside each other: the client
+    building its next collection while the scheduler still builds the last one can take two of those locks in
+    opposite orders and deadlock. Stack dumps of Dask jobs that hung with idle workers show exactly that. Once a
+    collection's tasks are done its graph has been built, so the client may go on.
+
+    Parameters
+    ----------
+    collection : dask collection
+        What to persist.
+    **options
+        Passed to ``persist`` (``scheduler="sync"`` runs it here, with nothing to wait for).
+    """
+    held = collection.persist(**options)
+    try:
+        from distributed import futures_of, wait
+    except ImportError:  # pragma: no cover - dask without distributed
+        return held
+    futures = futures_of(held)
+    if futures:
+        wait(futures)
+    return held
