@@ -7,6 +7,12 @@ being fitting 1,000,000 businesses within 15 minutes on 2 cores. Peak RSS is the
 job, features included). Worlds are generated first (not timed) or reused from ``--workdir``. Usage::
 
     python benchmarks/bench_train.py --sizes 100000 1000000 --workdir /tmp/synth-bench [--set key=value ...]
+    python benchmarks/bench_train.py --engines local dask --repeats 2   # alternating, same session
+
+With ``--engines local dask`` each size runs on both engines, alternating, ``--repeats`` times. The Dask run
+stages the tables and trains on a 2-worker LocalCluster started in the child (``fit_model`` with a
+``ClusterFeatures``; the feature rows stay on the workers). Its ``peak_rss_mib`` is the client's (the process
+that holds the per-business arrays and the sample), and ``worker_peak_rss_mib`` the largest of its workers'.
 """
 
 from __future__ import annotations
@@ -32,10 +38,38 @@ fm = fit_model(ds, load_config(overrides=sys.argv[2:]))
 t2 = time.perf_counter()
 t = fm.timings
 print(json.dumps({"load_s": t1 - t0, "features_s": t["features_seconds"] + t["history_features_seconds"],
-                  "fit_s": t["fit_seconds"], "total_s": t2 - t0, "businesses": len(fm.X),
+                  "fit_s": t["fit_seconds"], "total_s": t2 - t0, "businesses": len(fm.index),
                   "training_rows": fm.pu_info["positives"] + fm.pu_info["known_negatives"] + fm.pu_info["unlabelled"],
-                  "trees": fm.metrics["trees"], "explanations_per_second": fm.metrics["explanations_per_second"],
+                  "trees": fm.metrics["trees"], "pr_auc": fm.metrics["pr_auc"], "roc_auc": fm.metrics["roc_auc"],
+                  "explanations_per_second": fm.metrics["explanations_per_second"],
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+DASK_CHILD = """
+import json, resource, sys, tempfile, time
+from pathlib import Path
+from riskmodel.config import load_config
+from riskmodel.contract.staged import stage_dataset
+from riskmodel.distributed import ClusterFeatures
+from riskmodel.engine import dask_client
+from riskmodel.training.fit import fit_model
+t0 = time.perf_counter()
+with tempfile.TemporaryDirectory() as tmp:
+    with dask_client(None, n_workers=2) as client:
+        staged = stage_dataset(sys.argv[1], Path(tmp) / "staged")
+        t1 = time.perf_counter()
+        fm = fit_model(staged.dataset, load_config(overrides=sys.argv[2:]), cluster=ClusterFeatures(client, staged))
+        t2 = time.perf_counter()
+t = fm.timings
+print(json.dumps({"load_s": t1 - t0, "features_s": t["features_seconds"] + t["history_features_seconds"],
+                  "fit_s": t["fit_seconds"], "total_s": t2 - t0, "businesses": len(fm.index),
+                  "training_rows": fm.pu_info["positives"] + fm.pu_info["known_negatives"] + fm.pu_info["unlabelled"],
+                  "client_sample_rows": fm.pu_info["client_sample_rows"], "trees": fm.metrics["trees"],
+                  "pr_auc": fm.metrics["pr_auc"], "roc_auc": fm.metrics["roc_auc"],
+                  "explanations_per_second": fm.metrics["explanations_per_second"],
+                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
@@ -46,15 +80,21 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/synth-bench"))  # noqa: S108 -- see the line above
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--engines", nargs="+", choices=["local", "dask"], default=["local"])
+    parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
     results = []
     for size in args.sizes:
         folder = ensure_world(args.workdir / f"n{size}", size)
-        out = subprocess.run([sys.executable, "-c", CHILD, str(folder), *args.overrides], capture_output=True,
-                             text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        result = {"size": size, **json.loads(out.stdout.strip().splitlines()[-1])}
-        results.append(result)
-        print(json.dumps(result), flush=True)
+        for repeat in range(args.repeats):
+            for engine in args.engines:
+                code = DASK_CHILD if engine == "dask" else CHILD
+                out = subprocess.run([sys.executable, "-c", code, str(folder), *args.overrides], capture_output=True,
+                                     text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                result = {"size": size, "engine": engine, "repeat": repeat,
+                          **json.loads(out.stdout.strip().splitlines()[-1])}
+                results.append(result)
+                print(json.dumps(result), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

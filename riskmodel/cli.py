@@ -407,7 +407,7 @@ def train(
                           announce=console.print, show_progress=True)
     fm = result.fitted
     console.print(f"training date {fm.as_of}; validation window to {fm.validation_end}; "
-                  f"{len(fm.X):,} businesses; {int((fm.status == 1).sum()):,} positives known at the training date")
+                  f"{len(fm.index):,} businesses; {int((fm.status == 1).sum()):,} positives known at the training date")
     keys = ["pr_auc", "roc_auc", "precision_at_50", "precision_at_100", "precision_at_500", "recall_at_top_1pct",
             "brier", "positives", "businesses", "explanations_per_second", "trees"]
     console.print(_measures_table("Evaluation set (businesses unlabelled at the training date; positives = labelled "

@@ -46,8 +46,8 @@ import pandas as pd
 
 from riskmodel.errors import RiskmodelError
 
-__all__ = ["ClusterFeatures", "DistributedScoringError", "PartsJob", "build_features", "features_job", "prepare",
-           "score_parts"]
+__all__ = ["ClusterFeatures", "ClusterFrame", "DistributedScoringError", "PartsJob", "build_features", "features_job",
+           "prepare", "score_parts"]
 
 log = logging.getLogger(__name__)
 
@@ -519,6 +519,52 @@ class ClusterFeatures:
         self.chunk_size = chunk_size
         self.show_progress = show_progress
 
+    def index(self, as_of: dt.date) -> pd.Index:
+        """Return every business that existed at ``as_of``, in the order :func:`features.build` gives."""
+        from features.pit import AsOf
+
+        index: pd.Index = AsOf(self.staged.dataset, as_of).index
+        return index
+
+    def frame(self, as_of: dt.date, names: list[str], index: pd.Index | None = None) -> ClusterFrame:
+        """Build the features ``names`` as of ``as_of`` and keep them on the workers (see :class:`ClusterFrame`).
+
+        Parameters
+        ----------
+        as_of : date
+            Point in time of the features.
+        names : list of str
+            The features.
+        index : Index, optional
+            The businesses (default: every business at ``as_of``). A business's features do not depend on which
+            others are built with it.
+
+        The partitions' row files stay until :meth:`release`, so Dask can rebuild a partition a lost worker held.
+        """
+        if index is None:
+            index = self.index(as_of)
+        job = PartsJob.of(self.staged, as_of, names)
+        frame = _features(self.client, job, self.staged, index, self.chunk_size)
+        parts = self.client.compute(frame.to_delayed())
+        if self.show_progress:
+            from distributed import progress
+
+            progress(parts, notebook=False, multi=False)
+        from distributed import wait
+
+        wait(parts)
+        self._rows = [*getattr(self, "_rows", []), job.rows]
+        return ClusterFrame(index=index, parts=list(parts), columns=list(names), chunk_size=self.chunk_size)
+
+    def release(self) -> None:
+        """Free the workers' job contexts and remove the row files of every frame built by :meth:`frame`."""
+        import shutil
+
+        _release_all(self.client)
+        for rows in getattr(self, "_rows", []):
+            shutil.rmtree(rows, ignore_errors=True)
+        self._rows = []
+
     def __call__(self, as_of: dt.date, names: list[str]) -> pd.DataFrame:
         """Return the features ``names`` of every business that existed at ``as_of``."""
         import shutil
@@ -533,3 +579,36 @@ class ClusterFeatures:
             _release_all(self.client)
             shutil.rmtree(job.rows, ignore_errors=True)
         return result
+
+
+@dataclass
+class ClusterFrame:
+    """A feature frame that stays on the cluster: one future per chunk of ``chunk_size`` businesses, in order.
+
+    Partition ``i`` holds the features of ``index[i * chunk_size:(i + 1) * chunk_size]`` in that order, so the
+    client can hold per-business arrays aligned with ``index`` and send each partition its slice
+    (:meth:`pieces`), and the rows of the frame need never come to the client.
+
+    Attributes
+    ----------
+    index : Index
+        Every business (company number), in partition order.
+    parts : list of distributed.Future
+        One pandas frame per partition, held by the workers.
+    columns : list of str
+        The features.
+    chunk_size : int
+        Businesses per partition.
+    """
+
+    index: pd.Index
+    parts: list[Any]
+    columns: list[str]
+    chunk_size: int
+
+    def pieces(self, values: np.ndarray) -> list[np.ndarray]:
+        """Cut ``values`` (one per business of ``index``) into the partitions' slices."""
+        if len(values) != len(self.index):
+            raise ValueError(f"need one value per business ({len(self.index)}), got {len(values)}")
+        size = self.chunk_size
+        return [values[i * size:(i + 1) * size] for i in range(len(self.parts))]

@@ -17,6 +17,7 @@ import logging
 import re
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import lightgbm as lgb
@@ -29,7 +30,7 @@ from riskmodel.errors import RiskmodelError
 if TYPE_CHECKING:
     import distributed
 
-__all__ = ["DistributedTrainingError", "fit_pipeline_dask"]
+__all__ = ["DistributedTrainingError", "RowPiece", "fit_pipeline_dask", "fit_rows_dask"]
 
 log = logging.getLogger(__name__)
 
@@ -232,9 +233,11 @@ def _to_cluster(client: distributed.Client, Xt: pd.DataFrame, y: np.ndarray, wei
         futures = client.scatter([data.iloc[a:b] for data in whole], workers=[worker], hash=False)
         one = [dd.from_delayed([f], meta=data.iloc[:0], divisions=(a, b - 1))
                for f, data in zip(futures, whole, strict=True)]
-        for j, persisted in enumerate(client.persist(one, workers=[worker], allow_other_workers=False)):
+        held = client.persist(one, workers=[worker], allow_other_workers=False)
+        # Held before the next piece is built: see riskmodel.engine.persisted (a deadlock before Python 3.12).
+        wait(held)
+        for j, persisted in enumerate(held):
             pieces[j].append(persisted)
-    wait([p for kind in pieces for p in kind])
     divisions = (*bounds[:-1].tolist(), int(bounds[-1]) - 1)
     collections = [dd.from_delayed([p.to_delayed()[0] for p in kind], meta=data.iloc[:0], divisions=divisions,
                                    verify_meta=False) for kind, data in zip(pieces, whole, strict=True)]
@@ -263,20 +266,160 @@ def _fit_on_cluster(client: distributed.Client, Xt: pd.DataFrame, y: np.ndarray,
                     bounds: np.ndarray, workers: Sequence[str], params: Mapping[str, Any], cats: list[str] | str,
                     evidence: Mapping[str, Any]) -> lgb.LGBMClassifier:
     """Put the rows on the cluster, train ``DaskLGBMClassifier`` and return its local classifier."""
-    from lightgbm.dask import DaskLGBMClassifier
-
     collections, pieces = _to_cluster(client, Xt, y, weight, bounds, workers)
     _check_placement(client, pieces, workers, evidence)
+    return _train(client, collections, params, cats, min(len(workers), len(bounds) - 1), len(Xt))
+
+
+def _train(client: distributed.Client, collections: Sequence[Any], params: Mapping[str, Any],
+           cats: list[str] | str, n_workers: int, rows: int) -> lgb.LGBMClassifier:
+    """Train ``DaskLGBMClassifier`` on the aligned dask X, y (and weight); return its local classifier."""
+    from lightgbm.dask import DaskLGBMClassifier
+
     dX, dy = collections[0], collections[1]
     dw = collections[2] if len(collections) > 2 else None
     model = DaskLGBMClassifier(client=client, **params)
-    log.info("training LightGBM on %d worker(s): %d rows in %d partitions", min(len(workers), len(bounds) - 1),
-             len(Xt), len(bounds) - 1)
+    log.info("training LightGBM on %d worker(s): %d rows in %d partitions", n_workers, rows, dX.npartitions)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_IGNORED_WARNING, category=UserWarning)
         model.fit(dX, dy, sample_weight=dw, categorical_feature=cats)
     local: lgb.LGBMClassifier = model.to_local()
     return local
+
+
+@dataclass(frozen=True)
+class RowPiece:
+    """Training rows that are already on the cluster: rows ``positions`` of the frame held by ``part``.
+
+    Attributes
+    ----------
+    part : distributed.Future
+        A pandas feature frame held by a worker.
+    positions : ndarray of int
+        Row positions in that frame, in training order (a row may appear twice: a positive-unlabelled copy).
+    y : ndarray
+        Binary label of each row.
+    weight : ndarray
+        Sample weight of each row.
+    """
+
+    part: Any
+    positions: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+
+
+def _piece_rows(part: pd.DataFrame, positions: np.ndarray, transformers: Any, start: int) -> pd.DataFrame:
+    """Return one piece's transformed rows, indexed by their positions in the whole training set."""
+    rows = part.iloc[positions]
+    Xt = transformers.transform(rows) if transformers is not None else rows
+    return Xt.set_axis(pd.RangeIndex(start, start + len(rows)))
+
+
+def _split_pieces(pieces: Sequence[RowPiece], n: int) -> list[RowPiece]:
+    """Cut the largest pieces in two until there are at least ``n`` (every worker then gets rows)."""
+    out = [p for p in pieces if len(p.positions)]
+    while 0 < len(out) < n and max(len(p.positions) for p in out) > 1:
+        i = max(range(len(out)), key=lambda j: len(out[j].positions))
+        p = out.pop(i)
+        h = len(p.positions) // 2
+        out[i:i] = [RowPiece(p.part, p.positions[:h], p.y[:h], p.weight[:h]),
+                    RowPiece(p.part, p.positions[h:], p.y[h:], p.weight[h:])]
+    return out
+
+
+def fit_rows_dask(client: distributed.Client, pipeline: Pipeline, pieces: Sequence[RowPiece], *,
+                  categorical: Sequence[str] = ()) -> Pipeline:
+    """Fit the last step of ``pipeline`` with LightGBM on the cluster, on rows that never leave it.
+
+    The transformers (every step but the last) must already be fitted (on a sample, by the caller). Piece ``i``
+    is transformed on worker ``i`` modulo the number of workers, sorted by address, and kept there with its labels
+    and weights; ``lightgbm.dask.DaskLGBMClassifier`` then trains one model over all pieces, converted as in
+    :func:`fit_pipeline_dask` (whose notes on the limits of ``lightgbm.dask`` apply).
+
+    Parameters
+    ----------
+    client : distributed.Client
+        Client of the cluster holding the pieces' frames.
+    pipeline : Pipeline
+        Fitted transformers followed by an unfitted ``lgb.LGBMClassifier`` with the number of trees to grow.
+    pieces : sequence of RowPiece
+        The training rows, in order (empty pieces are skipped; pieces are halved until every worker has one).
+    categorical : sequence of str
+        Columns LightGBM treats as categorical.
+
+    Returns
+    -------
+    Pipeline
+        ``pipeline`` with its last step fitted (a local classifier).
+
+    Raises
+    ------
+    DistributedTrainingError
+        If the labels lack a class, a worker's rows lack a class, the cluster has no workers, or the cluster fails.
+    """
+    import dask.dataframe as dd
+    from distributed import CancelledError, KilledWorker, wait
+    from lightgbm.basic import LightGBMError
+
+    y_all = np.concatenate([p.y for p in pieces]) if pieces else np.zeros(0, dtype=np.int8)
+    rows = len(y_all)
+    workers = _workers(client, rows)
+    pieces = _split_pieces(pieces, len(workers))
+    positives = int(np.count_nonzero(y_all))
+    evidence: dict[str, Any] = {"workers": workers, "rows": rows, "partitions": len(pieces), "positives": positives,
+                                "negatives": rows - positives}
+    if not workers:
+        raise DistributedTrainingError("the Dask cluster has no workers; start workers or wait for them to "
+                                       "connect, then retry", **evidence)
+    if len(np.unique(y_all)) < 2:
+        raise DistributedTrainingError(
+            f"the training labels hold a single class ({positives} positives, {rows - positives} negatives); "
+            "a classifier needs both", **evidence)
+    held = [np.concatenate([p.y for p in pieces[i::len(workers)]]) for i in range(min(len(workers), len(pieces)))]
+    missing = [workers[i] for i, y in enumerate(held) if len(np.unique(y)) < 2]
+    if missing:
+        raise DistributedTrainingError(
+            f"the rows given to worker(s) {missing} lack a class; LightGBM's Dask learner label-encodes each "
+            "worker's rows on their own, so that would train on wrong labels. Use fewer workers or more rows",
+            **evidence, worker_rows=[len(y) for y in held], worker_positives=[int(np.count_nonzero(y)) for y in held])
+    pre = pipeline[:-1]
+    transformers = pre if len(pre.steps) else None
+    name, local = pipeline.steps[-1]
+    original: dict[str, Any] = local.get_params()
+    params = _dask_params(original, client)
+    starts = np.cumsum([0, *[len(p.positions) for p in pieces]])
+    try:
+        kinds: list[list[Any]] = [[], [], []]
+        metas: list[Any] = []
+        for i, piece in enumerate(pieces):
+            worker, a, b = workers[i % len(workers)], int(starts[i]), int(starts[i + 1])
+            index = pd.RangeIndex(a, b)
+            xt = client.submit(_piece_rows, piece.part, piece.positions, transformers, a, workers=[worker],
+                               allow_other_workers=False, pure=False)
+            labels = client.scatter([pd.Series(piece.y, index=index, name=_LABEL),
+                                     pd.Series(np.asarray(piece.weight, dtype="float64"), index=index, name=_WEIGHT)],
+                                    workers=[worker], hash=False)
+            for kind, future in zip(kinds, [xt, *labels], strict=True):
+                kind.append(future)
+        wait([f for kind in kinds for f in kind])
+        _check_placement(client, kinds, workers, evidence)
+        metas = [kinds[0][0].result().iloc[:0], pd.Series([], dtype="int8", name=_LABEL),
+                 pd.Series([], dtype="float64", name=_WEIGHT)]
+        divisions = (*starts[:-1].tolist(), int(starts[-1]) - 1)
+        collections = [dd.from_delayed(kind, meta=meta, divisions=divisions, verify_meta=False)
+                       for kind, meta in zip(kinds, metas, strict=True)]
+        cats: list[str] | str = [c for c in categorical if c in metas[0].columns] or "auto"
+        fitted = _train(client, collections, params, cats, min(len(workers), len(pieces)), rows)
+    except (LightGBMError, OSError, KilledWorker, CancelledError) as err:
+        raise DistributedTrainingError(
+            f"distributed LightGBM training on {len(workers)} worker(s) failed: {type(err).__name__}: {err}. "
+            "Check that the workers are alive, have memory for their rows and can open and reach each other's "
+            "ports, then retry", **evidence, cause=f"{type(err).__name__}: {err}") from err
+    _restore_params(fitted, original)
+    fitted._Booster = _local_booster(fitted.booster_, original)
+    pipeline.steps[-1] = (name, fitted)
+    return pipeline
 
 
 def _restore_params(model: lgb.LGBMClassifier, params: Mapping[str, Any]) -> None:

@@ -43,8 +43,9 @@ from riskmodel.training.split import (
 if TYPE_CHECKING:
     from riskmodel.distributed import ClusterFeatures
 
-__all__ = ["PROBE_ROWS", "FittedModel", "TrainingError", "fit_model", "protected_columns", "training_data",
-           "training_dates"]
+__all__ = ["EXPLAINED_ROWS", "PROBE_ROWS", "FittedModel", "TrainingError", "TrainingLabels", "best_iteration",
+           "check_features", "finish_model", "first_stage_params", "fit_model", "model_metadata", "protected_columns",
+           "snapshot_dates", "snapshot_rows", "training_data", "training_dates", "training_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,19 @@ def training_dates(dataset: Dataset, config: ExperimentConfig) -> tuple[dt.date,
 
 @dataclass
 class FittedModel:
-    """A fitted, calibrated model with everything measured on the way (the input to tracking and the model card)."""
+    """A fitted, calibrated model with everything measured on the way (the input to tracking and the model card).
+
+    ``X`` is the feature frame at the training date, or None when it was built on a cluster and stayed there
+    (:mod:`riskmodel.training.cluster`); ``evaluation_X`` holds the features of the first
+    :data:`EXPLAINED_ROWS` evaluation businesses either way. The per-business arrays (``status``, ``components``,
+    ``y_future``, ``log_odds``, ``probability`` and the split's masks) cover every business.
+    """
 
     bundle: ModelBundle
     config: ExperimentConfig
     as_of: dt.date
     validation_end: dt.date
-    X: pd.DataFrame
+    X: pd.DataFrame | None
     status: pd.Series
     components: pd.Series
     split: Split
@@ -111,7 +118,13 @@ class FittedModel:
     fairness: pd.DataFrame
     pu_info: dict[str, Any]
     importance: pd.Series
+    evaluation_X: pd.DataFrame
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def index(self) -> pd.Index:
+        """Every business at the training date (company numbers), in the order of the per-business arrays."""
+        return self.status.index
 
     @property
     def evaluation_y(self) -> np.ndarray:
@@ -119,9 +132,13 @@ class FittedModel:
         return self.y_future.to_numpy()[self.split.evaluation]
 
 
-#: With a cluster, the number of trees is chosen by early stopping on a sample of at most this many training rows
-#: (whole network components), fitted locally: LightGBM's Dask learner has no early stopping.
+#: With a cluster, the rows the client fits on are a sample of at most this many training rows (whole network
+#: components): the probe that chooses the number of trees by early stopping (LightGBM's Dask learner has none), the
+#: hyper-parameter search, the sector statistics and each positive-unlabelled first stage.
 PROBE_ROWS = 250_000
+
+#: Evaluation businesses whose explanations are timed (and kept in ``FittedModel.evaluation_X``).
+EXPLAINED_ROWS = 20_000
 
 
 def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = "", code_version: str = "",
@@ -132,7 +149,8 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     Parameters
     ----------
     dataset : Dataset
-        A loaded data set with a ``labels`` table.
+        A loaded data set with a ``labels`` table (with a cluster: the staged data set's key columns,
+        ``cluster.staged.dataset``).
     config : ExperimentConfig
         The experiment.
     data_sha256, code_version : str
@@ -142,9 +160,8 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     on_trial : callable, optional
         Called with each hyper-parameter search trial (number, parameters, measures) when ``search.trials > 0``.
     cluster : ClusterFeatures, optional
-        Run on a Dask cluster (:mod:`riskmodel.distributed`): features are built there, and the final LightGBM fit
-        runs there with ``lightgbm.dask`` (:mod:`riskmodel.training.distributed`), with the number of trees chosen
-        locally by early stopping on at most :data:`PROBE_ROWS` training rows.
+        Train on a Dask cluster without bringing the feature rows to this process
+        (:func:`riskmodel.training.cluster.fit_on_cluster`).
 
     Returns
     -------
@@ -155,41 +172,32 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     TrainingError
         If there is nothing to learn from (no labels, no positive before the training date).
     """
-    timings: dict[str, float] = {}
     if "labels" not in dataset or dataset["labels"].empty:
         raise TrainingError("the data set has no labels table (or it is empty): labels are needed to train")
     as_of, end = training_dates(dataset, config)
+    if cluster is not None:
+        from riskmodel.training.cluster import fit_on_cluster
+
+        return fit_on_cluster(dataset, config, cluster, as_of, end, data_sha256=data_sha256,
+                              code_version=code_version, on_trial=on_trial)
+    timings: dict[str, float] = {}
     start = time.perf_counter()
-    if cluster is None:
-        def build(when: dt.date, wanted: list[str] | str) -> pd.DataFrame:
-            return features.build(dataset, when, wanted)
-    else:
-        def build(when: dt.date, wanted: list[str] | str) -> pd.DataFrame:
-            return cluster(when, features.feature_set(wanted) if isinstance(wanted, str) else wanted)
     if X is None:
-        X = build(as_of, config.features.set)
+        X = features.build(dataset, as_of, config.features.set)
     timings["features_seconds"] = time.perf_counter() - start
     names = list(X.columns)
-    leaked = [n for n in names if any(n == p.split(".")[1] for p in protected_columns())]
-    if leaked:
-        raise TrainingError(f"protected attributes cannot be features: {leaked}", features=leaked)
-    status = label_status(dataset, X.index, as_of)
-    positives = int((status == POSITIVE).sum())
-    if positives < 5:
-        raise TrainingError(f"only {positives} positive label(s) recorded on or before {as_of}; at least 5 are "
-                            "needed to train", positives=positives, as_of=as_of.isoformat())
-    components = network_components(dataset, X.index, as_of, config.split.max_link_degree)
-    split = split_components(components, status, config.split.tuning_share, config.split.evaluation_share,
-                             config.seed)
-    _require_tuning_and_evaluation(split, components, status)
-    y_future = new_positives(dataset, X.index, as_of, end)
+    check_features(names)
+    labels = training_labels(dataset, config, X.index, as_of, end)
+    status, components, split = labels.status, labels.components, labels.split
     params, patience = lgbm_params(config.model, config.seed)
     sector = [c for c in config.features.sector_relative if c in names]
     categorical = [c for c in config.features.categorical if c in names]
 
     def first_stage() -> Any:
-        stage_params = {**params, "n_estimators": min(int(params["n_estimators"]), 200)}
-        return _Stage(make_pipeline(stage_params, sector), categorical)
+        return _Stage(make_pipeline(first_stage_params(params), sector), categorical)
+
+    def build(when: dt.date, wanted: list[str]) -> pd.DataFrame:
+        return features.build(dataset, when, wanted)
 
     start = time.perf_counter()
     train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of,
@@ -197,6 +205,7 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     timings["history_features_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
     tset = pu_training_set(train_X, train_status, train_groups, config.pu, first_stage, config.seed)
+    tset.info["training_rows"] = len(tset.y)
     # Early stopping on held-out training components (their labels), then a refit on every training row with the
     # chosen number of trees: the tuning set's few new positives are kept for calibration.
     stop = _group_sample(tset.groups, config.split.early_stopping_share, config.seed)
@@ -207,26 +216,75 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         tset.info["search_best_holdout_average_precision"] = best_score
     probe = make_pipeline(params, sector)
     learn = ~stop
-    if cluster is not None and learn.sum() > PROBE_ROWS:
-        learn &= _group_sample(tset.groups, PROBE_ROWS / learn.sum(), config.seed + 1)
     fit_pipeline(probe, tset.X[learn], tset.y[learn], tset.weight[learn], categorical=categorical,
                  X_valid=tset.X[stop], y_valid=tset.y[stop], w_valid=tset.weight[stop], patience=patience)
-    probe_model: lgb.LGBMClassifier = probe[-1]
-    best = int(probe_model.best_iteration_ or probe_model.booster_.current_iteration())
+    best = best_iteration(probe)
     pipeline = make_pipeline({**params, "n_estimators": max(best, 1)}, sector)
-    if cluster is None:
-        fit_pipeline(pipeline, tset.X, tset.y, tset.weight, categorical=categorical)
-    else:
-        from riskmodel.training.distributed import fit_pipeline_dask
-
-        # Rows in a seeded random order: each worker's piece then holds both classes and a fair share of sectors.
-        order = np.random.default_rng(config.seed).permutation(len(tset.y))
-        fit_pipeline_dask(cluster.client, pipeline, tset.X.iloc[order], tset.y[order], tset.weight[order],
-                          categorical=categorical)
+    fit_pipeline(pipeline, tset.X, tset.y, tset.weight, categorical=categorical)
     timings["fit_seconds"] = time.perf_counter() - start
-    y_tune = y_future.to_numpy()[split.tuning]
-    classifier: lgb.LGBMClassifier = pipeline[-1]
-    booster = classifier.booster_
+    metadata = model_metadata(dataset, config, pipeline, names, categorical, params, best, tset.info, as_of, end,
+                              X[split.train], data_sha256=data_sha256, code_version=code_version)
+    bundle = ModelBundle(pipeline[-1].booster_, metadata)
+    sectors = ev.sector_of(X["sic_division"]) if "sic_division" in X else pd.Series("unknown", index=X.index)
+    explained = X[split.evaluation].iloc[:EXPLAINED_ROWS]
+    return finish_model(bundle, config, dataset, labels, bundle.log_odds(X), sectors, explained, dataset,
+                        tset.info, timings, X=X)
+
+
+@dataclass(frozen=True)
+class TrainingLabels:
+    """What the labels say about every business at the training date, and the honest split drawn from them."""
+
+    status: pd.Series
+    components: pd.Series
+    split: Split
+    y_future: pd.Series
+
+
+def check_features(names: list[str]) -> None:
+    """Raise :class:`TrainingError` when a protected attribute is among the features."""
+    leaked = [n for n in names if any(n == p.split(".")[1] for p in protected_columns())]
+    if leaked:
+        raise TrainingError(f"protected attributes cannot be features: {leaked}", features=leaked)
+
+
+def training_labels(dataset: Dataset, config: ExperimentConfig, index: pd.Index, as_of: dt.date,
+                    end: dt.date) -> TrainingLabels:
+    """Label status, network components, the split and the new positives of the businesses ``index``.
+
+    Raises
+    ------
+    TrainingError
+        With fewer than 5 positives known at ``as_of``, or a split with no tuning or evaluation business.
+    """
+    status = label_status(dataset, index, as_of)
+    positives = int((status == POSITIVE).sum())
+    if positives < 5:
+        raise TrainingError(f"only {positives} positive label(s) recorded on or before {as_of}; at least 5 are "
+                            "needed to train", positives=positives, as_of=as_of.isoformat())
+    components = network_components(dataset, index, as_of, config.split.max_link_degree)
+    split = split_components(components, status, config.split.tuning_share, config.split.evaluation_share,
+                             config.seed)
+    _require_tuning_and_evaluation(split, components, status)
+    return TrainingLabels(status, components, split, new_positives(dataset, index, as_of, end))
+
+
+def first_stage_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters of a positive-unlabelled first stage: the model's, with at most 200 trees."""
+    return {**params, "n_estimators": min(int(params["n_estimators"]), 200)}
+
+
+def best_iteration(probe: Any) -> int:
+    """Return the number of trees early stopping chose in a fitted probe pipeline (all of them if it never stopped)."""
+    model: lgb.LGBMClassifier = probe[-1]
+    return int(model.best_iteration_ or model.booster_.current_iteration())
+
+
+def model_metadata(dataset: Dataset, config: ExperimentConfig, pipeline: Any, names: list[str],
+                   categorical: list[str], params: dict[str, Any], best: int, pu_info: dict[str, Any],
+                   as_of: dt.date, end: dt.date, reference: pd.DataFrame, *, data_sha256: str,
+                   code_version: str) -> dict[str, Any]:
+    """Return the model's metadata before calibration; ``reference`` rows give the reason texts' grids."""
     peers = pipeline.named_steps.get("peers")
     metadata: dict[str, Any] = {
         "name": config.name, "feature_names": names, "feature_set": config.features.set,
@@ -237,21 +295,40 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         "extract_date": dataset.extract_date.isoformat() if dataset.extract_date else None,
         "data_sha256": data_sha256, "code_version": code_version or __version__, "config": config.to_dict(),
         "training_data": training_data(dataset),
-        "best_iteration": int(best), "pu": tset.info, "lightgbm_params": params, "score_meaning": (
+        "best_iteration": int(best), "pu": pu_info, "lightgbm_params": params, "score_meaning": (
             f"calibrated probability that a business unlabelled at the scoring date is confirmed (labelled "
             f"positive) within {config.data.horizon_months} months; log-odds and SHAP values are the model's "
             "raw scale"),
     }
     # Reference distributions for the reason texts ("N% of businesses had a lower value"), from training rows.
-    reference = X[split.train]
     metadata["reference"] = {
         "group": "businesses at the training date",
         "grids": {name: [part.tolist() for part in fit_grid(reference[name].to_numpy(dtype="float64",
                                                                                    na_value=np.nan), 50)]
                   for name in names},
     }
-    bundle = ModelBundle(booster, metadata)
-    log_odds = bundle.log_odds(X)
+    return metadata
+
+
+def finish_model(bundle: ModelBundle, config: ExperimentConfig, dataset: Dataset, labels: TrainingLabels,
+                 log_odds: np.ndarray, sectors: pd.Series, explained: pd.DataFrame, audit: Dataset,
+                 pu_info: dict[str, Any], timings: dict[str, float], *, X: pd.DataFrame | None) -> FittedModel:
+    """Calibrate ``bundle`` and fix its bands on the tuning set, then measure it on the evaluation set.
+
+    Parameters
+    ----------
+    log_odds : ndarray
+        The model's log-odds of every business at the training date.
+    sectors : Series
+        Each business's sector (reporting slices).
+    explained : DataFrame
+        Features of the evaluation businesses whose explanations are timed.
+    audit : Dataset
+        Holds the officers' protected characteristics of the evaluation businesses (fairness audit only).
+    """
+    split, y_future, index = labels.split, labels.y_future, labels.status.index
+    as_of = dt.date.fromisoformat(bundle.metadata["train_as_of"])
+    y_tune = y_future.to_numpy()[split.tuning]
     # Calibration and bands are fixed from the model's log-odds, then written into the bundle's own metadata.
     if config.calibration.method == "isotonic":
         x_cal, y_cal = fit_isotonic(log_odds[split.tuning], y_tune)
@@ -274,25 +351,24 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
         measures[f"band_{b.name}_share"] = float(in_band.mean())
         measures[f"band_{b.name}_precision"] = float(y_all[ev_mask][in_band].mean()) if in_band.any() else np.nan
     tuning = ev.metrics(y_tune, log_odds[split.tuning], probability[split.tuning])
-    sectors = ev.sector_of(X["sic_division"]) if "sic_division" in X else pd.Series("unknown", index=X.index)
-    regions = ev.region_of(dataset, X.index)
+    regions = ev.region_of(dataset, index)
     slices = ev.slice_table(y_all[ev_mask], log_odds[ev_mask], {"sector": sectors[ev_mask], "region": regions[ev_mask]})
     # Protected characteristics (audit only), then the sector and region each business is in: a review list
     # should not fall on a group, a trade or a place out of proportion to its detected cases.
-    groups = {k: v[ev_mask] for k, v in ev.fairness_groups(dataset, X.index, as_of).items()}
+    groups = {k: v[ev_mask] for k, v in ev.fairness_groups(audit, index, as_of).items()}
     groups |= {"sector": sectors[ev_mask], "region": regions[ev_mask]}
     fairness = ev.fairness_table(log_odds[ev_mask], probability[ev_mask], y_all[ev_mask], groups)
     # Explanation cost is part of a model's cost: exact SHAP values for every evaluation business.
-    sample = X[ev_mask].iloc[:20_000]
     start = time.perf_counter()
-    bundle.contributions(sample)
+    bundle.contributions(explained)
     elapsed = time.perf_counter() - start
-    measures["explanations_per_second"] = len(sample) / elapsed if elapsed > 0 else float("nan")
+    measures["explanations_per_second"] = len(explained) / elapsed if elapsed > 0 else float("nan")
+    booster = bundle.booster
     measures["trees"] = float(booster.num_trees())
     importance = pd.Series(booster.feature_importance("gain"), index=booster.feature_name(), name="gain")
-    return FittedModel(bundle, config, as_of, end, X, status, components, split, y_future, log_odds, probability,
-                       measures, tuning, slices, fairness, tset.info, importance.sort_values(ascending=False),
-                       timings)
+    return FittedModel(bundle, config, as_of, dt.date.fromisoformat(bundle.metadata["validation_end"]), X,
+                       labels.status, labels.components, split, y_future, log_odds, probability, measures, tuning,
+                       slices, fairness, pu_info, importance.sort_values(ascending=False), explained, timings)
 
 
 def _require_tuning_and_evaluation(split: Split, components: pd.Series, status: pd.Series) -> None:
@@ -333,24 +409,44 @@ def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, 
     """
     frames, statuses, groups = [X[split.train]], [status[split.train]], [components[split.train]]
     train_ids = X.index[split.train]
-    other = components.max() + 1 if len(components) else 0
-    h = config.data.horizon_months
-    for k in range(1, config.data.history_snapshots + 1):
-        t_k = (pd.Timestamp(as_of) - pd.DateOffset(months=k * h)).date()
-        end = (pd.Timestamp(as_of) - pd.DateOffset(months=(k - 1) * h)).date()
+    for t_k, end in snapshot_dates(config, as_of):
         X_k = build(t_k, list(X.columns))
         X_k = X_k[X_k.index.isin(train_ids)]
         if X_k.empty:
             break
-        s_k = label_status(dataset, X_k.index, t_k)
-        keep = (s_k != POSITIVE).to_numpy()
-        fresh = new_positives(dataset, X_k.index, t_k, end).to_numpy() == 1
-        s_k = s_k.where(~fresh, np.int8(POSITIVE))
+        keep, s_k, g_k = snapshot_rows(dataset, X_k.index, components, t_k, end)
         frames.append(X_k[keep])
-        statuses.append(s_k[keep])
-        groups.append(components.reindex(X_k.index[keep]).fillna(other).astype("int64"))
-        log.info("snapshot %s: %d businesses, %d new positives", t_k, int(keep.sum()), int(fresh[keep].sum()))
+        statuses.append(s_k)
+        groups.append(g_k)
     return pd.concat(frames), pd.concat(statuses), pd.concat(groups)
+
+
+def snapshot_dates(config: ExperimentConfig, as_of: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Each history snapshot's date and the end of its horizon, newest first (all on or before ``as_of``)."""
+    h = config.data.horizon_months
+    return [((pd.Timestamp(as_of) - pd.DateOffset(months=k * h)).date(),
+             (pd.Timestamp(as_of) - pd.DateOffset(months=(k - 1) * h)).date())
+            for k in range(1, config.data.history_snapshots + 1)]
+
+
+def snapshot_rows(dataset: Dataset, index: pd.Index, components: pd.Series, t_k: dt.date,
+                  end: dt.date) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """Which training-side businesses ``index`` of a snapshot at ``t_k`` train, with their status and group.
+
+    Returns
+    -------
+    (ndarray of bool, Series, Series)
+        The businesses kept (unlabelled or clean at ``t_k``), their status (positive when first labelled positive
+        in ``(t_k, end]``) and their network component at the training date (a group of their own when new).
+    """
+    s_k = label_status(dataset, index, t_k)
+    keep = (s_k != POSITIVE).to_numpy()
+    fresh = new_positives(dataset, index, t_k, end).to_numpy() == 1
+    s_k = s_k.where(~fresh, np.int8(POSITIVE))
+    other = components.max() + 1 if len(components) else 0
+    g_k = components.reindex(index[keep]).fillna(other).astype("int64")
+    log.info("snapshot %s: %d businesses, %d new positives", t_k, int(keep.sum()), int(fresh[keep].sum()))
+    return keep, s_k[keep], g_k
 
 
 class _Stage:

@@ -34,7 +34,7 @@ from sklearn.model_selection import GroupKFold
 from riskmodel.config import PUConfig
 from riskmodel.training.split import NEGATIVE, POSITIVE, UNLABELLED
 
-__all__ = ["TrainingSet", "pu_training_set"]
+__all__ = ["PUPlan", "TrainingSet", "pu_plan", "pu_training_set"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,72 @@ def _out_of_fold(make_model: Callable[[], Any], X: pd.DataFrame, target: np.ndar
     return score
 
 
+@dataclass(frozen=True)
+class PUPlan:
+    """A strategy's training set as arrays over the input rows, without the features (so rows can stay anywhere).
+
+    The training set is the input rows where ``keep``, with targets ``y`` and weights ``weight``, followed by a
+    positive copy (target 1, weight ``copy_weight``) of each input row where ``copy_weight > 0`` (Elkan & Noto's
+    unlabelled businesses entered twice).
+    """
+
+    y: npt.NDArray[np.int8]
+    weight: npt.NDArray[np.float64]
+    keep: npt.NDArray[np.bool_]
+    copy_weight: npt.NDArray[np.float64]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def copies(self) -> npt.NDArray[np.bool_]:
+        """Input rows that also enter as a positive copy."""
+        return self.copy_weight > 0
+
+
+def pu_plan(status: np.ndarray, config: PUConfig, out_of_fold: Callable[[np.ndarray], np.ndarray], seed: int) -> PUPlan:
+    """Return the configured strategy's training set over rows of ``status`` (see :class:`PUPlan`).
+
+    Parameters
+    ----------
+    status : ndarray
+        Label status per row (``POSITIVE``, ``NEGATIVE``, ``UNLABELLED``).
+    config : PUConfig
+        Strategy and weights.
+    out_of_fold : callable
+        Given a binary target per row, returns each row's P(target=1) from a first stage that never saw the row's
+        group (``elkan-noto`` and ``spy`` only).
+    seed : int
+        Seed of the spy draw.
+    """
+    s = np.asarray(status)
+    pos, neg, unl = s == POSITIVE, s == NEGATIVE, s == UNLABELLED
+    base_weight = np.where(pos, config.positive_weight,
+                           np.where(neg, config.known_negative_weight, config.unlabelled_weight)).astype("float64")
+    y = pos.astype(np.int8)
+    none = np.zeros(len(s), dtype="float64")
+    info: dict[str, Any] = {"positives": int(pos.sum()), "known_negatives": int(neg.sum()),
+                            "unlabelled": int(unl.sum())}
+    if config.strategy == "weighted-negative":
+        return PUPlan(y, base_weight, np.ones(len(s), dtype=bool), none, info)
+    if config.strategy == "elkan-noto":
+        score = np.clip(out_of_fold(y), 1e-6, 1 - 1e-6)
+        c = float(np.clip(score[pos].mean(), 1e-6, 1.0)) if pos.any() else 1.0
+        w = np.clip((1 - c) / c * score / (1 - score), 0.0, 1.0)
+        info.update(labelling_frequency_c=c, mean_unlabelled_positive_weight=float(w[unl].mean()) if unl.any() else 0.0)
+        weight = base_weight.copy()
+        weight[unl] = config.unlabelled_weight * (1 - w[unl])
+        copy_weight = np.where(unl, config.unlabelled_weight * w, 0.0)
+        return PUPlan(y, weight, weight > 0, copy_weight, info)
+    # spy
+    rng = np.random.default_rng(seed)
+    spies = pos & (rng.random(len(s)) < config.spy_share)
+    hidden = np.where(spies, 0, y).astype(np.int8)
+    score = out_of_fold(hidden)
+    threshold = float(np.quantile(score[spies], config.spy_quantile)) if spies.any() else float(np.median(score))
+    reliable = unl & (score < threshold)
+    info.update(spies=int(spies.sum()), spy_threshold=threshold, reliable_negatives=int(reliable.sum()))
+    return PUPlan(y, base_weight, pos | neg | reliable, none, info)
+
+
 def pu_training_set(X: pd.DataFrame, status: pd.Series, groups: pd.Series, config: PUConfig,
                     make_model: Callable[[], Any], seed: int) -> TrainingSet:
     """Build the final classifier's training set with the configured strategy.
@@ -84,37 +150,16 @@ def pu_training_set(X: pd.DataFrame, status: pd.Series, groups: pd.Series, confi
     Returns
     -------
     TrainingSet
+        The kept rows of ``X`` in order, then the positive copies in order (:class:`PUPlan`).
     """
-    s = status.to_numpy()
-    pos, neg, unl = s == POSITIVE, s == NEGATIVE, s == UNLABELLED
-    base_weight = np.where(pos, config.positive_weight,
-                           np.where(neg, config.known_negative_weight, config.unlabelled_weight)).astype("float64")
-    y = pos.astype(np.int8)
     g = groups.to_numpy(dtype="int64")
-    info: dict[str, Any] = {"positives": int(pos.sum()), "known_negatives": int(neg.sum()),
-                            "unlabelled": int(unl.sum())}
-    if config.strategy == "weighted-negative":
-        return TrainingSet(X, y, base_weight, g, info)
-    if config.strategy == "elkan-noto":
-        score = np.clip(_out_of_fold(make_model, X, y, g, config.folds), 1e-6, 1 - 1e-6)
-        c = float(np.clip(score[pos].mean(), 1e-6, 1.0)) if pos.any() else 1.0
-        w = np.clip((1 - c) / c * score / (1 - score), 0.0, 1.0)
-        info.update(labelling_frequency_c=c, mean_unlabelled_positive_weight=float(w[unl].mean()) if unl.any() else 0.0)
-        rows = np.flatnonzero(unl)
-        X_out = pd.concat([X, X.iloc[rows]])
-        y_out = np.concatenate([y, np.ones(len(rows), dtype=np.int8)])
-        weight = base_weight.copy()
-        weight[unl] = config.unlabelled_weight * (1 - w[unl])
-        w_out = np.concatenate([weight, config.unlabelled_weight * w[unl]])
-        keep = w_out > 0
-        return TrainingSet(X_out[keep], y_out[keep], w_out[keep], np.concatenate([g, g[rows]])[keep], info)
-    # spy
-    rng = np.random.default_rng(seed)
-    spies = pos & (rng.random(len(s)) < config.spy_share)
-    hidden = np.where(spies, 0, y).astype(np.int8)
-    score = _out_of_fold(make_model, X, hidden, g, config.folds)
-    threshold = float(np.quantile(score[spies], config.spy_quantile)) if spies.any() else float(np.median(score))
-    reliable = unl & (score < threshold)
-    keep = pos | neg | reliable
-    info.update(spies=int(spies.sum()), spy_threshold=threshold, reliable_negatives=int(reliable.sum()))
-    return TrainingSet(X[keep], y[keep], base_weight[keep], g[keep], info)
+    plan = pu_plan(status.to_numpy(), config,
+                   lambda target: _out_of_fold(make_model, X, target, g, config.folds), seed)
+    copies = plan.copies
+    if not copies.any():
+        keep = plan.keep
+        return TrainingSet(X[keep] if not keep.all() else X, plan.y[keep], plan.weight[keep], g[keep], plan.info)
+    return TrainingSet(pd.concat([X[plan.keep], X[copies]]),
+                       np.concatenate([plan.y[plan.keep], np.ones(int(copies.sum()), dtype=np.int8)]),
+                       np.concatenate([plan.weight[plan.keep], plan.copy_weight[copies]]),
+                       np.concatenate([g[plan.keep], g[copies]]), plan.info)

@@ -24,7 +24,7 @@ import pandas as pd
 import features
 from riskmodel import __version__
 from riskmodel.config import ExperimentConfig
-from riskmodel.contract import load_dataset
+from riskmodel.contract import Dataset, load_dataset
 from riskmodel.engine import resolve_engine
 from riskmodel.registry import MODEL_NAME
 from riskmodel.tracking import data_sha256, experiment_id, git_commit
@@ -81,7 +81,7 @@ def card_inputs(fm: FittedModel, *, run_id: str | None, version: str | None, cod
         data_source=data_source, data_sha256=data_sha,
         extract_date=str(fm.bundle.metadata.get("extract_date")), train_as_of=fm.as_of.isoformat(),
         validation_window=f"{fm.as_of + dt.timedelta(days=1)} to {fm.validation_end}",
-        counts={"businesses_at_training_date": len(fm.X), "positives_known_at_training_date": int(
+        counts={"businesses_at_training_date": len(fm.index), "positives_known_at_training_date": int(
             (fm.status == 1).sum()), "training_rows_with_history": int(fm.pu_info.get("positives", 0)
                                                                         + fm.pu_info.get("known_negatives", 0)
                                                                         + fm.pu_info.get("unlabelled", 0)),
@@ -145,19 +145,20 @@ def train(data_dir: str | Path, config: ExperimentConfig, *, register: bool = Tr
                 dask_client(scheduler, announce=announce) as client:
             staged = stage_dataset(data_dir, Path(scratch) / "staged")
             workers = len(client.scheduler_info()["workers"])
-            return _train(data_dir, config, register=register, alias=alias,
+            # The client keeps the staged key columns only; the feature rows stay on the workers.
+            return _train(data_dir, staged.dataset, config, register=register, alias=alias,
                           cluster=ClusterFeatures(client, staged, show_progress=show_progress),
                           engine_tags={"engine": "dask", "engine.scheduler": scheduler or "LocalCluster",
                                        "engine.workers": str(workers)})
-    return _train(data_dir, config, register=register, alias=alias, cluster=None, engine_tags={"engine": "local"})
+    return _train(data_dir, load_dataset(data_dir), config, register=register, alias=alias, cluster=None,
+                  engine_tags={"engine": "local"})
 
 
-def _train(data_dir: Path, config: ExperimentConfig, *, register: bool, alias: str, cluster: ClusterFeatures | None,
-           engine_tags: dict[str, str]) -> TrainResult:
+def _train(data_dir: Path, dataset: Dataset, config: ExperimentConfig, *, register: bool, alias: str,
+           cluster: ClusterFeatures | None, engine_tags: dict[str, str]) -> TrainResult:
     import mlflow
     from mlflow.models import infer_signature
 
-    dataset = load_dataset(data_dir)
     data_sha = data_sha256(data_dir)
     commit = git_commit()
     code_version = f"{__version__}+{commit}"
@@ -193,7 +194,7 @@ def _train(data_dir: Path, config: ExperimentConfig, *, register: bool, alias: s
                                         "colsample_bytree", "reg_lambda")})
         ev = fm.split.evaluation
         y_ev = fm.evaluation_y
-        sample = fm.X[ev].iloc[:5000]
+        sample = fm.evaluation_X.iloc[:5000]
         contrib = fm.bundle.contributions(sample).drop(columns="bias")
         figures = [
             plots.pr_curve(y_ev, fm.log_odds[ev], tmp / "pr_curve.png",
@@ -221,8 +222,8 @@ def _train(data_dir: Path, config: ExperimentConfig, *, register: bool, alias: s
         bundle_dir = fm.bundle.save(tmp / "bundle")
         from riskmodel.scoring.core import Scorer
 
-        example = fm.X.iloc[:100].reset_index()
-        example_out = Scorer(fm.bundle).score_frame(fm.X.iloc[:100], fm.as_of.isoformat()).drop(
+        example = fm.evaluation_X.iloc[:100].reset_index()
+        example_out = Scorer(fm.bundle).score_frame(fm.evaluation_X.iloc[:100], fm.as_of.isoformat()).drop(
             columns=["company_name"])
         signature = infer_signature(example, example_out,
                                     params={"as_of": fm.as_of.isoformat(), "explain": "all", "model_version": ""})

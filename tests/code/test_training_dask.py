@@ -190,3 +190,95 @@ def test_bad_arguments(client: Any) -> None:
         fit_pipeline_dask(client, _pipeline([]), X, y[:5])
     with pytest.raises(ValueError, match="at least 1"):
         fit_pipeline_dask(client, _pipeline([]), X, y, partitions=0)
+
+
+def _held(client: Any, X: pd.DataFrame, chunk: int) -> Any:
+    """``X`` as a ClusterFrame: one scattered frame per chunk of ``chunk`` rows."""
+    from riskmodel.distributed import ClusterFrame
+
+    parts = client.scatter([X.iloc[i:i + chunk] for i in range(0, len(X), chunk)], hash=False)
+    return ClusterFrame(index=X.index, parts=list(parts), columns=list(X.columns), chunk_size=chunk)
+
+
+def test_cluster_rows_number_gather_and_apply_exactly(client: Any) -> None:
+    from riskmodel.training.cluster import ClusterRows
+
+    X, _ = _frame(10, seed=9)
+    Z, _ = _frame(5, seed=10)
+    rows = ClusterRows(client)
+    rows.add(_held(client, X, 4), np.array([1, 0, 1, 1, 0, 1, 0, 0, 0, 1], dtype=bool))  # rows 0-4
+    rows.add(_held(client, Z, 2), np.array([0, 1, 1, 0, 1], dtype=bool))  # rows 5-7
+    assert len(rows) == 8
+    assert rows.source.tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert rows.part.tolist() == [0, 0, 0, 1, 2, 0, 1, 2]
+    assert rows.position.tolist() == [0, 2, 3, 1, 1, 1, 0, 0]
+    assert [(p.tolist(), r.tolist()) for _, p, r in rows.runs(np.array([0, 1, 3, 5, 6, 7, 2]))] == [
+        ([0, 2], [0, 1]), ([1], [2]), ([1], [3]), ([0], [4]), ([0], [5]), ([3], [6])]
+    # Any order, repeats kept: the order asked for.
+    got = rows.gather(np.array([7, 0, 3, 0]))
+    assert list(got.index) == [Z.index[4], X.index[0], X.index[5], X.index[0]]
+    pd.testing.assert_frame_equal(got, pd.concat([Z.iloc[[4]], X.iloc[[0, 5, 0]]]))
+
+    def f0_plus(part: pd.DataFrame, positions: np.ndarray, per_row: np.ndarray, shift: float) -> np.ndarray:
+        return part["f0"].to_numpy()[positions] + per_row + shift
+
+    every = np.arange(8)
+    expected = np.r_[X["f0"].to_numpy()[[0, 2, 3, 5, 9]], Z["f0"].to_numpy()[[1, 2, 4]]] + every + 0.5
+    np.testing.assert_array_equal(rows.apply(every, f0_plus, every.astype(float), 0.5), expected)
+
+
+def test_rows_on_the_cluster_fit_like_rows_sent_from_the_client(
+        client: Any, data: tuple[pd.DataFrame, np.ndarray, pd.DataFrame, np.ndarray]) -> None:
+    from riskmodel.training.distributed import RowPiece, fit_rows_dask
+
+    X, y, X_test, y_test = data
+    frame = _held(client, X, 1500)
+    pieces = [RowPiece(part, np.arange(len(chunk)), y[i * 1500:(i + 1) * 1500], np.ones(len(chunk)))
+              for i, (part, chunk) in enumerate(zip(frame.parts, frame.pieces(np.arange(len(X))), strict=True))]
+    unfitted = _pipeline()
+    unfitted[:-1].fit(X)  # sector statistics fitted by the caller; the rows are transformed on the workers
+    pipe = fit_rows_dask(client, unfitted, pieces, categorical=CATEGORICAL)
+    model = pipe[-1]
+    assert model.booster_.num_trees() == TREES and "127.0.0.1" not in model.booster_.model_to_string()
+    assert model.booster_.feature_name()[-1] == "f3_sector_percentile"
+    local = fit_pipeline(_pipeline(), X, y, np.ones(len(y)), categorical=CATEGORICAL)
+    auc = roc_auc_score(y_test, pipe.predict_proba(X_test)[:, 1])
+    assert auc > 0.75 and abs(auc - roc_auc_score(y_test, local.predict_proba(X_test)[:, 1])) < 0.03
+    # Repeated rows count: the positives entered twice shift the scores up.
+    positives = np.flatnonzero(y[:1500] == 1)
+    twice = [RowPiece(frame.parts[0], np.r_[np.arange(1500), positives], np.r_[y[:1500], np.ones(len(positives))],
+                      np.ones(1500 + len(positives))), *pieces[1:]]
+    doubled = fit_rows_dask(client, _pipeline([]), twice, categorical=CATEGORICAL)
+    plain = fit_rows_dask(client, _pipeline([]), pieces, categorical=CATEGORICAL)
+    assert doubled.predict_proba(X_test)[:, 1].mean() > plain.predict_proba(X_test)[:, 1].mean()
+
+
+def test_rows_on_the_cluster_one_piece_is_halved_and_a_worker_without_a_class_refused(client: Any) -> None:
+    from riskmodel.training.distributed import RowPiece, _split_pieces, fit_rows_dask
+
+    X, _ = _frame(100, seed=11)
+    frame = _held(client, X, 100)
+    one = RowPiece(frame.parts[0], np.arange(100), np.r_[np.zeros(50), np.ones(50)].astype(np.int8), np.ones(100))
+    assert [p.positions.tolist() for p in _split_pieces([one], 2)] == [list(range(50)), list(range(50, 100))]
+    # Halved, worker 0 would hold only negatives and worker 1 only positives.
+    with pytest.raises(DistributedTrainingError, match=r"lack a class") as caught:
+        fit_rows_dask(client, _pipeline([]), [one])
+    assert caught.value.evidence["worker_positives"] == [0, 50]
+    assert caught.value.evidence["worker_rows"] == [50, 50] and caught.value.evidence["partitions"] == 2
+
+
+def test_the_client_sample_takes_whole_groups_up_to_the_limit() -> None:
+    from riskmodel.training.cluster import _capped
+
+    groups = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
+    every = np.ones(10, dtype=bool)
+    assert _capped(groups, every, 10, seed=0) is every  # it fits: unchanged
+    for seed in range(20):
+        got = _capped(groups, every, 5, seed)
+        assert got.sum() <= 5 and got.any()
+        kept = set(groups[got])
+        assert all(set(np.flatnonzero(got)) >= set(np.flatnonzero(groups == k)) for k in kept), "whole groups"
+        assert not got[~every].any()
+    # Only rows of the mask; a group larger than the limit is kept whole rather than cut.
+    mask = groups == 3
+    np.testing.assert_array_equal(_capped(groups, mask, 2, seed=0), mask)

@@ -189,11 +189,23 @@ def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, s
     assert booster.num_trees() == fm.bundle.metadata["best_iteration"]
     text = booster.model_to_string()
     assert "[num_machines: 1]" in text and "127.0.0.1" not in text, "a local model, no worker addresses"
-    # The cluster built the local engine's features, and the local probe chose the same number of trees; the
-    # data-parallel fit bins each feature on one worker's rows, so the model is close to the local one, not equal.
+    # The feature rows stayed on the workers; the client holds per-business arrays and the explained rows. The
+    # cluster built the local engine's features, and on a data set this small the client's sample is every
+    # training row, so the probe chose the same number of trees and the sector statistics and reason grids are the
+    # local ones; the data-parallel fit bins each feature on one worker's rows, so the model is close, not equal.
     local = trained.fitted
-    pd.testing.assert_frame_equal(fm.X, local.X)
+    assert fm.X is None and local.X is not None
+    pd.testing.assert_frame_equal(fm.evaluation_X, local.evaluation_X)
+    pd.testing.assert_series_equal(fm.status, local.status)
+    assert (fm.split.train == local.split.train).all() and (fm.split.evaluation == local.split.evaluation).all()
+    assert fm.pu_info["client_sample_rows"] == local.pu_info["positives"] + local.pu_info["known_negatives"] + \
+        local.pu_info["unlabelled"]
     assert fm.bundle.metadata["best_iteration"] == local.bundle.metadata["best_iteration"]
+    for key in ("sector_relative", "reference", "lightgbm_params"):
+        assert fm.bundle.metadata[key] == local.bundle.metadata[key], key
+    assert len(fm.log_odds) == len(local.log_odds) and len(fm.index) == len(local.X)
+    root = booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
+    assert root == fm.pu_info["training_rows"] == local.pu_info["training_rows"]
     assert abs(fm.metrics["roc_auc"] - local.metrics["roc_auc"]) < 0.03
     assert booster.model_to_string() != local.bundle.booster.model_to_string()
     import mlflow
@@ -201,6 +213,39 @@ def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, s
     tags = mlflow.get_run(result.run_id).data.tags
     assert tags["engine"] == "dask" and tags["engine.workers"] == "2"
     assert "dashboard" in lines[0]
+
+
+def test_training_on_dask_with_a_sampled_client_and_elkan_noto_first_stages(
+        world: Path, store: Path, scheduler: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a client sample smaller than the training rows, the first stages and the final fit still see every row."""
+    from scipy.stats import spearmanr
+    from support_model import FAST
+
+    import riskmodel.training.cluster as on_cluster
+    from riskmodel.config import load_config
+    from riskmodel.contract import load_dataset
+    from riskmodel.training.fit import fit_model
+    from riskmodel.training.track import train
+
+    config = load_config(overrides=[*FAST, "name=test-dask-pu", "pu.strategy=elkan-noto", "pu.folds=3"])
+    local = fit_model(load_dataset(world), config)
+    monkeypatch.setattr(on_cluster, "PROBE_ROWS", 1_500)
+    fm = train(world, config, register=False, engine="dask", scheduler=scheduler).fitted
+    info, expected = fm.pu_info, local.pu_info
+    assert info["client_sample_rows"] <= 1_500 < expected["positives"] + expected["unlabelled"]
+    assert {k: info[k] for k in ("positives", "known_negatives", "unlabelled")} == \
+        {k: expected[k] for k in ("positives", "known_negatives", "unlabelled")}
+    # The final fit saw every training row (the root of a tree counts them), not the client's sample. (Their number
+    # is not the local one: an unlabelled business enters twice unless its first-stage weight is 0 or 1.)
+    root = fm.bundle.booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
+    assert root == info["training_rows"] > 2 * info["client_sample_rows"]
+    assert info["training_rows"] > info["positives"] + info["known_negatives"] + info["unlabelled"]
+    # First stages fitted on samples of the rows estimate the labelling frequency close to the local one; the
+    # probe on a fifth of the rows stops earlier, so the ranking is close to the local model's, not equal.
+    assert 0.5 < info["labelling_frequency_c"] / expected["labelling_frequency_c"] < 2
+    ev = fm.split.evaluation
+    assert spearmanr(fm.log_odds[ev], local.log_odds[ev]).statistic > 0.6
+    assert fm.metrics["roc_auc"] > 0.6
 
 
 def test_network_family_from_dask_shuffles_and_joins_equals_the_local_graph(world: Path, scheduler: str,
