@@ -282,3 +282,25 @@ def test_the_client_sample_takes_whole_groups_up_to_the_limit() -> None:
     # Only rows of the mask; a group larger than the limit is kept whole rather than cut.
     mask = groups == 3
     np.testing.assert_array_equal(_capped(groups, mask, 2, seed=0), mask)
+
+
+def _slow_piece(i: int) -> pd.DataFrame:
+    import time
+
+    time.sleep(0.3)
+    return pd.DataFrame({"x": [i]})
+
+
+def test_persisted_returns_only_once_the_collection_is_held(client: Any) -> None:
+    # The client must not build the next collection while this process's scheduler still builds the last one's
+    # graph (a cached_property deadlock before Python 3.12, see riskmodel.engine.persisted).
+    import dask.dataframe as dd
+
+    from riskmodel.engine import persisted
+
+    held = persisted(dd.from_map(_slow_piece, [1, 2], meta=pd.DataFrame({"x": pd.Series(dtype="int64")})))
+    futures = distributed.futures_of(held)
+    assert len(futures) == 2 and {f.status for f in futures} == {"finished"}
+    local = persisted(dd.from_map(_slow_piece, [3], meta=pd.DataFrame({"x": pd.Series(dtype="int64")})),
+                      scheduler="sync")
+    assert not distributed.futures_of(local) and local.compute(scheduler="sync")["x"].tolist() == [3]
