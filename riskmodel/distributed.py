@@ -496,10 +496,11 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
 
 
 class ClusterFeatures:
-    """Feature frames of a staged data set built on a cluster, for any date: ``features.build`` on Dask.
+    """Feature frames of a staged data set built on a cluster and kept there, for any date.
 
-    Training calls it for the training date and each history snapshot; the frame returned is the one
-    :func:`features.build` gives for the same data set, date and names.
+    Training (:mod:`riskmodel.training.cluster`) asks for the training date's frame and each history snapshot's;
+    a frame's partitions hold, business for business, what :func:`features.build` gives for the same data set,
+    date and names.
 
     Parameters
     ----------
@@ -564,21 +565,6 @@ class ClusterFeatures:
         for rows in getattr(self, "_rows", []):
             shutil.rmtree(rows, ignore_errors=True)
         self._rows = []
-
-    def __call__(self, as_of: dt.date, names: list[str]) -> pd.DataFrame:
-        """Return the features ``names`` of every business that existed at ``as_of``."""
-        import shutil
-
-        from features.pit import AsOf
-
-        job = PartsJob.of(self.staged, as_of, names)
-        try:
-            frame = _features(self.client, job, self.staged, AsOf(self.staged.dataset, as_of).index, self.chunk_size)
-            result: pd.DataFrame = _wait(self.client.compute(frame), self.show_progress)
-        finally:
-            _release_all(self.client)
-            shutil.rmtree(job.rows, ignore_errors=True)
-        return result
 
 
 @dataclass

@@ -1,10 +1,14 @@
-"""The final LightGBM refit on a Dask cluster, as an alternative to :func:`riskmodel.training.model.fit_pipeline`.
+"""The final LightGBM fit on a Dask cluster, as an alternative to :func:`riskmodel.training.model.fit_pipeline`.
 
-:func:`riskmodel.training.fit.fit_model` picks the number of trees with early stopping on a local probe fit, then
-refits the pipeline on every training row. :func:`fit_pipeline_dask` does that refit with
-``lightgbm.dask.DaskLGBMClassifier`` (LightGBM's data-parallel learner over sockets between Dask workers) and
-returns an ordinary, locally usable pipeline: the transformers are fitted on the client with pandas exactly as
-locally, and the distributed classifier is converted with ``to_local()`` and stripped of its cluster settings.
+Training picks the number of trees with early stopping on a probe fit, then refits the pipeline on every training
+row. On a cluster that refit uses ``lightgbm.dask.DaskLGBMClassifier`` (LightGBM's data-parallel learner over
+sockets between Dask workers) and returns an ordinary, locally usable pipeline: the distributed classifier is
+converted with ``to_local()`` and stripped of its cluster settings.
+
+- :func:`fit_rows_dask` fits on rows already held by the workers (:class:`RowPiece`), transformed there by
+  transformers the caller fitted; ``riskmodel train --engine dask`` uses it (:mod:`riskmodel.training.cluster`).
+- :func:`fit_pipeline_dask` fits on a frame held by this process: the transformers are fitted here with pandas
+  exactly as locally, and the rows are sent to the workers.
 
 Dask, distributed and ``lightgbm.dask`` are imported inside the function, so importing this module never needs
 them (``pip install riskmodel[dask]``).
