@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from riskmodel.errors import RiskmodelError
+from riskmodel.errors import RiskmodelError, writing
 
 __all__ = ["ClusterFeatures", "ClusterFrame", "DistributedScoringError", "PartsJob", "build_features", "features_job",
            "prepare", "score_parts"]
@@ -469,6 +469,11 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
     -------
     (int, int)
         Businesses written and input rows quarantined.
+
+    Raises
+    ------
+    riskmodel.errors.OutputWriteError
+        When ``out``, the work folder beside it or the staged tables cannot be written.
     """
     import shutil
 
@@ -480,16 +485,20 @@ def features_job(data_dir: str | Path, as_of: dt.date, names: list[str], out: st
     work = out.with_name(f".{out.name}.work")
     shutil.rmtree(work, ignore_errors=True)
     try:
-        staged = stage_dataset(data_dir, work / "staged")
+        with writing(out):  # the work folder beside --out: an unwritable place is named as the output
+            work.mkdir(parents=True)
+        with writing(work / "staged"):
+            staged = stage_dataset(data_dir, work / "staged")
         numbers = AsOf(staged.dataset, as_of).index  # the order features.build gives
         job = PartsJob.of(staged, as_of, names)
-        with dask_client(scheduler, announce=announce) as client:
+        with dask_client(scheduler, announce=announce) as client, writing(out):
             build_features(client, job, staged, numbers, chunk_size, work / "features", show_progress=show_progress)
-        if out.is_dir():
-            shutil.rmtree(out)
-        else:
-            out.unlink(missing_ok=True)
-        os.replace(work / "features", out)
+        with writing(out):
+            if out.is_dir():
+                shutil.rmtree(out)
+            else:
+                out.unlink(missing_ok=True)
+            os.replace(work / "features", out)
         return len(numbers), staged.dataset.rows_quarantined
     finally:
         shutil.rmtree(work, ignore_errors=True)

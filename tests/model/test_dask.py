@@ -7,6 +7,7 @@ multi-machine cluster takes (``--scheduler`` / ``DASK_SCHEDULER_ADDRESS``).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import signal
@@ -275,3 +276,16 @@ def test_features_command_on_dask_shows_dasks_progress(world: Path, scheduler: s
     bad = CliRunner().invoke(app, ["features", str(world), "--as-of", "2023-06-30", "--out", str(tmp_path / "f.csv"),
                                    "--engine", "dask", "--scheduler", scheduler])
     assert bad.exit_code == 2 and "writes partitioned parquet" in bad.output
+
+
+def test_features_command_on_dask_names_an_output_it_cannot_write(world: Path, tmp_path: Path) -> None:
+    from riskmodel.distributed import features_job
+    from riskmodel.errors import OutputWriteError
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output's folder should be", encoding="utf-8")
+    out = blocker / "f.parquet"
+    with pytest.raises(OutputWriteError) as caught:
+        features_job(world, dt.date(2023, 6, 30), ["director_changes_last_12m"], out, scheduler="tcp://127.0.0.1:9")
+    assert caught.value.evidence["path"] == str(out) and caught.value.evidence["errno_name"] == "ENOTDIR"
+    assert str(caught.value).startswith(f"cannot write {out}: ")
