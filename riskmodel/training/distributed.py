@@ -164,7 +164,7 @@ def fit_pipeline_dask(client: distributed.Client, pipeline: Pipeline, X: pd.Data
 
     pre = pipeline[:-1]
     Xt = pre.fit_transform(X) if len(pre.steps) else X
-    name, local = pipeline.steps[-1]
+    local = pipeline.steps[-1][1]
     original: dict[str, Any] = local.get_params()
     params = _dask_params(original, client)
     cats: list[str] | str = [c for c in categorical if c in Xt.columns] or "auto"
@@ -175,14 +175,24 @@ def fit_pipeline_dask(client: distributed.Client, pipeline: Pipeline, X: pd.Data
     try:
         fitted = _fit_on_cluster(client, Xt, y, weight, bounds, workers, params, cats, evidence)
     except (LightGBMError, OSError, KilledWorker, CancelledError) as err:  # OSError covers sockets and time-outs
-        raise DistributedTrainingError(
-            f"distributed LightGBM training on {len(workers)} worker(s) failed: {type(err).__name__}: {err}. "
-            "Check that the workers are alive, have memory for their rows and can open and reach each other's "
-            "ports (no fixed local_listen_port with several workers per host), then retry; fit_pipeline fits the "
-            "same pipeline locally", **evidence, cause=f"{type(err).__name__}: {err}") from err
+        raise _failed(err, evidence, " (no fixed local_listen_port with several workers per host), then retry; "
+                      "fit_pipeline fits the same pipeline locally") from err
+    return _as_local(pipeline, fitted, original)
+
+
+def _failed(err: BaseException, evidence: Mapping[str, Any], advice: str) -> DistributedTrainingError:
+    """Describe a failure of the cluster during a fit, with the fit's evidence and the original error."""
+    return DistributedTrainingError(
+        f"distributed LightGBM training on {len(evidence['workers'])} worker(s) failed: {type(err).__name__}: "
+        f"{err}. Check that the workers are alive, have memory for their rows and can open and reach each other's "
+        f"ports{advice}", **evidence, cause=f"{type(err).__name__}: {err}")
+
+
+def _as_local(pipeline: Pipeline, fitted: lgb.LGBMClassifier, original: Mapping[str, Any]) -> Pipeline:
+    """Make ``fitted`` (a ``to_local()`` classifier) the last step of ``pipeline``, with no cluster settings."""
     _restore_params(fitted, original)
     fitted._Booster = _local_booster(fitted.booster_, original)
-    pipeline.steps[-1] = (name, fitted)
+    pipeline.steps[-1] = (pipeline.steps[-1][0], fitted)
     return pipeline
 
 
@@ -389,7 +399,7 @@ def fit_rows_dask(client: distributed.Client, pipeline: Pipeline, pieces: Sequen
             **evidence, worker_rows=[len(y) for y in held], worker_positives=[int(np.count_nonzero(y)) for y in held])
     pre = pipeline[:-1]
     transformers = pre if len(pre.steps) else None
-    name, local = pipeline.steps[-1]
+    local = pipeline.steps[-1][1]
     original: dict[str, Any] = local.get_params()
     params = _dask_params(original, client)
     starts = np.cumsum([0, *[len(p.positions) for p in pieces]])
@@ -416,14 +426,8 @@ def fit_rows_dask(client: distributed.Client, pipeline: Pipeline, pieces: Sequen
         cats: list[str] | str = [c for c in categorical if c in metas[0].columns] or "auto"
         fitted = _train(client, collections, params, cats, min(len(workers), len(pieces)), rows)
     except (LightGBMError, OSError, KilledWorker, CancelledError) as err:
-        raise DistributedTrainingError(
-            f"distributed LightGBM training on {len(workers)} worker(s) failed: {type(err).__name__}: {err}. "
-            "Check that the workers are alive, have memory for their rows and can open and reach each other's "
-            "ports, then retry", **evidence, cause=f"{type(err).__name__}: {err}") from err
-    _restore_params(fitted, original)
-    fitted._Booster = _local_booster(fitted.booster_, original)
-    pipeline.steps[-1] = (name, fitted)
-    return pipeline
+        raise _failed(err, evidence, ", then retry") from err
+    return _as_local(pipeline, fitted, original)
 
 
 def _restore_params(model: lgb.LGBMClassifier, params: Mapping[str, Any]) -> None:
