@@ -9,8 +9,9 @@ the workers (:meth:`riskmodel.distributed.ClusterFeatures.frame`) and stay there
 - per training row: its place on the cluster, label, weight and group;
 - a sample of at most :data:`~riskmodel.training.fit.PROBE_ROWS` training rows (whole network components): it
   fits the probe that chooses the number of trees by early stopping (``lightgbm.dask`` has none), the
-  hyper-parameter search, the sector statistics (:class:`features.peers.SectorRelative`, fitted state) and each
-  positive-unlabelled first stage;
+  hyper-parameter search and each positive-unlabelled first stage;
+- the compared features and the sector of every training row, on which the sector statistics
+  (:class:`features.peers.SectorRelative`, fitted state) are fitted exactly as locally;
 - the features of the first :data:`~riskmodel.training.fit.EXPLAINED_ROWS` evaluation businesses and, for the
   reason texts' reference grids, of a sample of training businesses.
 
@@ -67,8 +68,9 @@ __all__ = ["ClusterRows", "fit_on_cluster"]
 log = logging.getLogger(__name__)
 
 
-def _take(part: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
-    return part.iloc[positions]
+def _take(part: pd.DataFrame, positions: np.ndarray, columns: list[str] | None) -> pd.DataFrame:
+    rows = part if columns is None else part[columns]
+    return rows.iloc[positions]
 
 
 def _first_stage_scores(part: pd.DataFrame, positions: np.ndarray, folds: np.ndarray,
@@ -140,13 +142,22 @@ class ClusterRows:
                 out.append((self.frames[int(src[a])].parts[int(part[a])], pos[a:b], np.arange(a, b)))
         return out
 
-    def gather(self, rows: np.ndarray) -> pd.DataFrame:
-        """Bring the features of ``rows`` (row numbers, any order, repeats allowed) to this process, in that order."""
+    def gather(self, rows: np.ndarray, columns: list[str] | None = None) -> pd.DataFrame:
+        """Bring the features of ``rows`` (row numbers, any order, repeats allowed) to this process, in that order.
+
+        Parameters
+        ----------
+        rows : ndarray of int
+            Row numbers.
+        columns : list of str, optional
+            Only these features (default: all).
+        """
         unique, back = np.unique(rows, return_inverse=True)
         runs = self.runs(unique)
         if not runs:
-            return pd.DataFrame(columns=self.frames[0].columns, dtype="float64") if self.frames else pd.DataFrame()
-        futures = [self.client.submit(_take, part, positions, pure=False) for part, positions, _ in runs]
+            names = columns if columns is not None else (self.frames[0].columns if self.frames else [])
+            return pd.DataFrame(columns=names, dtype="float64")
+        futures = [self.client.submit(_take, part, positions, columns, pure=False) for part, positions, _ in runs]
         frame = pd.concat(self.client.gather(futures))
         return frame if np.array_equal(back, np.arange(len(unique))) else frame.iloc[back]
 
@@ -261,7 +272,7 @@ def _fit(dataset: Dataset, config: ExperimentConfig, cluster: ClusterFeatures, a
     best = best_iteration(probe)
     pipeline = make_pipeline({**params, "n_estimators": max(best, 1)}, sector)
     if len(pipeline.steps) > 1:
-        pipeline[:-1].fit(X_s)  # the sector statistics, from the sample (every training row when it is small)
+        pipeline[:-1].fit(_peer_frame(rows, out_rows, names, sector))
     pieces = [RowPiece(part, positions, y[run], weight[run]) for part, positions, run in rows.runs(out_rows)]
     fit_rows_dask(client, pipeline, pieces, categorical=categorical)
     timings["fit_seconds"] = time.perf_counter() - start
@@ -279,6 +290,23 @@ def _fit(dataset: Dataset, config: ExperimentConfig, cluster: ClusterFeatures, a
     explained = whole.gather(np.arange(len(whole)))
     return finish_model(bundle, config, dataset, labels, log_odds, sectors, explained,
                         _audit(dataset, cluster, index[split.evaluation]), info, timings, X=None)
+
+
+def _peer_frame(rows: ClusterRows, out_rows: np.ndarray, names: list[str], compared: list[str],
+                group: str = "sic_division") -> pd.DataFrame:
+    """Every training row's compared features and sector, for fitting the sector statistics exactly.
+
+    :class:`features.peers.SectorRelative` reads only those columns, but records the names of the whole frame it is
+    fitted on (and checks them when it transforms); the other features are therefore present as empty sparse
+    columns, which hold no values. So the statistics are the local engine's, fitted on every training row, for
+    ``len(compared) + 1`` numbers per row on this process.
+    """
+    narrow = rows.gather(out_rows, [*compared, group])
+
+    def column(name: str) -> pd.Series | pd.arrays.SparseArray:
+        return narrow[name] if name in narrow.columns else pd.arrays.SparseArray(np.full(len(narrow), np.nan))
+
+    return pd.DataFrame({name: column(name) for name in names}, index=narrow.index)
 
 
 def _capped(groups: np.ndarray, mask: np.ndarray, limit: int, seed: int) -> np.ndarray:

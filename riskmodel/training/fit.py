@@ -134,7 +134,7 @@ class FittedModel:
 
 #: With a cluster, the rows the client fits on are a sample of at most this many training rows (whole network
 #: components): the probe that chooses the number of trees by early stopping (LightGBM's Dask learner has none), the
-#: hyper-parameter search, the sector statistics and each positive-unlabelled first stage.
+#: hyper-parameter search and each positive-unlabelled first stage.
 PROBE_ROWS = 250_000
 
 #: Evaluation businesses whose explanations are timed (and kept in ``FittedModel.evaluation_X``).

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -21,12 +22,13 @@ from typer.testing import CliRunner
 from riskmodel.cli import app
 from riskmodel.distributed import DistributedScoringError
 from riskmodel.scoring.batch import run_score_job
-from riskmodel.training.track import TrainResult
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
 OUTPUTS = ("scores.parquet", "scores.csv", "quarantine.csv", "report.html")
+#: Features compared with their sector in the training tests (a TOML list for --set).
+PEERS = '["cash_share_of_current_assets_latest", "turnover_per_employee_latest"]'
 CHUNK = 1_500
 
 
@@ -175,16 +177,17 @@ def test_an_unreachable_scheduler_is_a_clear_error(world: Path, model_dir: Path,
         pass
 
 
-def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, store: Path, scheduler: str,
-                                                                   trained: TrainResult) -> None:
+def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, store: Path, scheduler: str) -> None:
     from support_model import FAST
 
     from riskmodel.config import load_config
+    from riskmodel.contract import load_dataset
+    from riskmodel.training.fit import fit_model
     from riskmodel.training.track import train
 
     lines: list[str] = []
-    result = train(world, load_config(overrides=[*FAST, "name=test-dask"]), register=False, engine="dask",
-                   scheduler=scheduler, announce=lines.append)
+    config = load_config(overrides=[*FAST, "name=test-dask", f"features.sector_relative={PEERS}"])
+    result = train(world, config, register=False, engine="dask", scheduler=scheduler, announce=lines.append)
     fm = result.fitted
     booster = fm.bundle.booster
     assert booster.num_trees() == fm.bundle.metadata["best_iteration"]
@@ -192,9 +195,11 @@ def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, s
     assert "[num_machines: 1]" in text and "127.0.0.1" not in text, "a local model, no worker addresses"
     # The feature rows stayed on the workers; the client holds per-business arrays and the explained rows. The
     # cluster built the local engine's features, and on a data set this small the client's sample is every
-    # training row, so the probe chose the same number of trees and the sector statistics and reason grids are the
-    # local ones; the data-parallel fit bins each feature on one worker's rows, so the model is close, not equal.
-    local = trained.fitted
+    # training row, so the probe chose the same number of trees and the reason grids are the local ones; the
+    # sector statistics are fitted on every training row's compared columns, as locally. The data-parallel fit
+    # bins each feature on one worker's rows, so the model is close, not equal.
+    local = fit_model(load_dataset(world), config)
+    assert fm.bundle.metadata["sector_relative"]["params"]["columns"] == list(json.loads(PEERS))
     assert fm.X is None and local.X is not None
     pd.testing.assert_frame_equal(fm.evaluation_X, local.evaluation_X)
     pd.testing.assert_series_equal(fm.status, local.status)
@@ -207,7 +212,9 @@ def test_training_on_dask_builds_features_and_fits_on_the_cluster(world: Path, s
     assert len(fm.log_odds) == len(local.log_odds) and len(fm.index) == len(local.X)
     root = booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
     assert root == fm.pu_info["training_rows"] == local.pu_info["training_rows"]
-    assert abs(fm.metrics["roc_auc"] - local.metrics["roc_auc"]) < 0.03
+    # Close: the log-odds of the evaluation businesses agree (0.97 measured; its 2 new positives make ROC AUC noise).
+    ev = fm.split.evaluation
+    assert np.corrcoef(fm.log_odds[ev], local.log_odds[ev])[0, 1] > 0.95
     assert booster.model_to_string() != local.bundle.booster.model_to_string()
     import mlflow
 
@@ -228,7 +235,8 @@ def test_training_on_dask_with_a_sampled_client_and_elkan_noto_first_stages(
     from riskmodel.training.fit import fit_model
     from riskmodel.training.track import train
 
-    config = load_config(overrides=[*FAST, "name=test-dask-pu", "pu.strategy=elkan-noto", "pu.folds=3"])
+    config = load_config(overrides=[*FAST, "name=test-dask-pu", "pu.strategy=elkan-noto", "pu.folds=3",
+                                    f"features.sector_relative={PEERS}"])
     local = fit_model(load_dataset(world), config)
     monkeypatch.setattr(on_cluster, "PROBE_ROWS", 1_500)
     fm = train(world, config, register=False, engine="dask", scheduler=scheduler).fitted
@@ -241,6 +249,9 @@ def test_training_on_dask_with_a_sampled_client_and_elkan_noto_first_stages(
     root = fm.bundle.booster.dump_model()["tree_info"][0]["tree_structure"]["internal_count"]
     assert root == info["training_rows"] > 2 * info["client_sample_rows"]
     assert info["training_rows"] > info["positives"] + info["known_negatives"] + info["unlabelled"]
+    # The sector statistics too were fitted on every training row, not on the sample.
+    sizes = sum(n for _, n in fm.bundle.metadata["sector_relative"]["group_sizes"])
+    assert 2 * info["client_sample_rows"] < sizes <= info["training_rows"]
     # First stages fitted on samples of the rows estimate the labelling frequency close to the local one; the
     # probe on a fifth of the rows stops earlier, so the ranking is close to the local model's, not equal.
     assert 0.5 < info["labelling_frequency_c"] / expected["labelling_frequency_c"] < 2
