@@ -24,7 +24,8 @@ import json
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, Protocol
@@ -398,11 +399,24 @@ def _rank_order(numbers: np.ndarray, log_odds: np.ndarray) -> np.ndarray:
     return np.lexsort((numbers, -log_odds))
 
 
+@contextmanager
+def _reading(part: Path) -> Iterator[None]:
+    """Turn a failure to read a scored part into a :class:`RiskmodelError` naming it (not an output's failure)."""
+    try:
+        yield
+    except (OSError, pa.ArrowException) as exc:
+        raise RiskmodelError(f"cannot read the scored part {part}: {type(exc).__name__}: {exc}; delete it and rerun "
+                             "with --resume to score its businesses again", path=str(part),
+                             cause=f"{type(exc).__name__}: {exc}") from exc
+
+
 class _PartReader:
     """Rows of one part file, handed out front to back in pieces of any size (one record batch held at a time)."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
-        self._batches = pq.ParquetFile(path).iter_batches(batch_size=_PART_ROW_GROUP)
+        self._path = path
+        with _reading(path):
+            self._batches = pq.ParquetFile(path).iter_batches(batch_size=_PART_ROW_GROUP)
         self._schema = schema
         self._buffer = schema.empty_table()
 
@@ -410,7 +424,8 @@ class _PartReader:
         pieces = [self._buffer]
         held = self._buffer.num_rows
         while held < n:
-            batch = next(self._batches)
+            with _reading(self._path):
+                batch = next(self._batches)
             pieces.append(pa.Table.from_batches([batch]).cast(self._schema))
             held += batch.num_rows
         table = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
@@ -430,9 +445,13 @@ def _write_ranked(parts: list[Path], out: Path, chunk_size: int, top_n: int) -> 
         ``top_n`` rows in full (for the report).
     """
     key_columns = ["company_number", "log_odds", "risk_score", "risk_band"]
-    keys = [pq.read_table(p, columns=key_columns) for p in parts]
+    keys, schemas = [], []
+    for p in parts:
+        with _reading(p):
+            keys.append(pq.read_table(p, columns=key_columns))
+            schemas.append(pq.read_schema(p).remove_metadata())
     # Parts may type an all-missing column as null: one schema for all (text where any part has text).
-    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in parts], promote_options="permissive")
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
     numbers = np.concatenate([t.column("company_number").to_numpy(zero_copy_only=False) for t in keys])
     log_odds = np.concatenate([t.column("log_odds").to_numpy() for t in keys])
     part_of = np.repeat(np.arange(len(parts)), [t.num_rows for t in keys])

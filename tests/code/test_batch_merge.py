@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from riskmodel.errors import OutputWriteError
-from riskmodel.scoring.batch import _PART_ROW_GROUP, _PartReader, _rank_order, _write_ranked
+from riskmodel.errors import OutputWriteError, RiskmodelError
+from riskmodel.scoring.batch import _PART_ROW_GROUP, _rank_order, _write_ranked
 
 
 def _part(path: Path, numbers: list[str], log_odds: list[float], reasons: list[str | None]) -> Path:
@@ -46,20 +48,49 @@ def test_parts_merge_into_one_ranked_file_whatever_the_chunk_size(tmp_path: Path
 
 
 def test_a_merge_failing_midway_leaves_no_final_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
     part = _part(tmp_path / "a.parquet", ["A1", "A2", "A3"], [0.5, 1.0, 2.0], ["x", "y", "z"])
     calls = []
-    take = _PartReader.take
+    write = pq.ParquetWriter.write_table
 
-    def failing(self: _PartReader, n: int) -> object:
-        calls.append(n)
+    def failing(self: pq.ParquetWriter, table: object, *args: object, **kwargs: object) -> None:
+        calls.append(1)
         if len(calls) == 2:  # the first chunk is written, the second fails
             raise OSError("disk full")
-        return take(self, n)
+        write(self, table, *args, **kwargs)
 
-    monkeypatch.setattr(_PartReader, "take", failing)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", failing)
     # The failure names the output being written (a user's error, exit 1), not the temporary file.
     with pytest.raises(OutputWriteError, match=r"cannot write .*scores\.\w+: disk full"):
         _write_ranked([part], tmp_path, 1, top_n=1)
     assert not (tmp_path / "scores.parquet").exists()
     assert not (tmp_path / "scores.csv").exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_part_that_cannot_be_read_is_named_not_reported_as_an_output_failure(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = _part(tmp_path / "a.parquet", ["A1", "A2"], [0.5, 1.0], ["x", "y"])
+    broken = tmp_path / "b.parquet"
+    broken.write_bytes(_part(tmp_path / "b0.parquet", ["B1"], [0.0], ["z"]).read_bytes()[:40])  # cut short
+    with pytest.raises(RiskmodelError, match=r"cannot read the scored part .*b\.parquet: .*rerun with --resume") as got:
+        _write_ranked([good, broken], tmp_path, 1, top_n=1)
+    assert not isinstance(got.value, OutputWriteError) and got.value.evidence["path"] == str(broken)
+    # A read failing midway (an I/O error while the outputs are being written) names the part too, and leaves
+    # no output behind.
+    import pyarrow.parquet as pq
+
+    batches = pq.ParquetFile.iter_batches
+
+    def failing(self: pq.ParquetFile, *args: object, **kwargs: object) -> Iterator[object]:
+        yield from itertools.islice(batches(self, *args, **kwargs), 1)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", failing)
+    big = _part(tmp_path / "a.parquet", [f"A{i:05d}" for i in range(3 * _PART_ROW_GROUP)],
+                list(np.linspace(-1, 1, 3 * _PART_ROW_GROUP)), ["x"] * 3 * _PART_ROW_GROUP)
+    with pytest.raises(RiskmodelError, match=r"cannot read the scored part .*a\.parquet: OSError") as got:
+        _write_ranked([big], tmp_path, _PART_ROW_GROUP, top_n=1)
+    assert not isinstance(got.value, OutputWriteError) and "Input/output error" in got.value.evidence["cause"]
+    assert not (tmp_path / "scores.parquet").exists() and not list(tmp_path.glob(".*.tmp"))
