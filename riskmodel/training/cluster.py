@@ -261,6 +261,8 @@ def _fit(dataset: Dataset, config: ExperimentConfig, cluster: ClusterFeatures, a
     X_s, y_s, w_s = rows.gather(out_rows[sample]), y[sample], weight[sample]
     stop_s = stop[sample]
     info["client_sample_rows"] = len(sample)
+    log.info("training on the cluster: %d training rows in %d frames, %d of them sampled to this process",
+             len(out_rows), len(rows.frames), len(sample))
     if config.search.trials > 0:
         params, best_score = search(params, config.search.trials, X=X_s, y=y_s, weight=w_s, holdout=stop_s,
                                     sector=sector, categorical=categorical, patience=patience, seed=config.seed,
