@@ -14,7 +14,7 @@ reason there is none). The layout of each file is told by its header.
 
 Decisions, all of them refusals to guess:
 
-* Company numbers that lost their leading zeros in a spreadsheet (``7516638``) are zero-padded to 8 digits; that
+* Company numbers that lost their leading zeros in a spreadsheet (``1234567``) are zero-padded to 8 digits; that
   restores the number exactly, since every all-digit Companies House number has 8 digits.
 * ``company_type``: private limited company -> ``ltd``, public limited company -> ``plc``, and the LLP, limited and
   Scottish partnership categories to their own values; every other category (limited by guarantee, unlimited,
@@ -48,7 +48,7 @@ the Companies House bulk accounts files (one row per company, filing and reporti
   source has one, else from ``zip_url`` when it names a *daily* bulk file (``Accounts_Bulk_Data-YYYY-MM-DD.zip``:
   Companies House publishes one a day, holding the accounts filed that day). The extract's ``date`` column is
   **not** a filing date: ``stream-read-xbrl`` takes it from the member file name
-  (``Prod223_4022_12634532_20240129.html``), whose date is the accounts' made-up (balance sheet) date; in the
+  (``Prod900_0001_12000001_20240131.html``), whose date is the accounts' made-up (balance sheet) date; in the
   project's files it equals ``balance_sheet_date`` on every row. A monthly file gives only the month. Without a
   filing date the row is quarantined, and a warning per file says why.
 * ``period_end`` is the row's ``period_end``, or ``balance_sheet_date`` when the row has no period. A row whose

@@ -16,9 +16,9 @@ from riskmodel.importers import FORMATS, ImportResult, import_sources
 
 REAL = Path(__file__).resolve().parents[2].parent / "shared" / "realdata" / "amlsim_ibm_sample"
 
-NODES = ["nodeid,isFraud,init_balance,fraudStep", "0,1,184.44,-1", "1,0,175.80,-1", "2,True,142.06,3",
-         "3,false,125.89,-1"]
-TRANSACTIONS = ["sourceNodeId,targetNodeId,value,time", "0,1,147.8,1", "2,3,104.06,5", "1,0,10,2"]
+NODES = ["nodeid,isFraud,init_balance,fraudStep", "0,1,191.2,-1", "1,0,163.35,-1", "2,True,150.72,3",
+         "3,false,118.05,-1"]
+TRANSACTIONS = ["sourceNodeId,targetNodeId,value,time", "0,1,147.8,1", "2,3,96.31,5", "1,0,10,2"]
 
 
 def _write(path: Path, lines: list[str], encoding: str = "utf-8", end: str = "\n") -> Path:
@@ -64,7 +64,7 @@ def test_old_layout_companies_two_rows_per_transfer_and_labels_dated_by_the_last
         "AMLSIM-transactions-3-in", "AMLSIM-transactions-4-out", "AMLSIM-transactions-4-in"]
     assert tx["company_number"].tolist() == ["AMLSIM-0", "AMLSIM-1", "AMLSIM-2", "AMLSIM-3", "AMLSIM-1", "AMLSIM-0"]
     assert tx["counterparty_id"].tolist() == ["AMLSIM-1", "AMLSIM-0", "AMLSIM-3", "AMLSIM-2", "AMLSIM-0", "AMLSIM-1"]
-    assert tx["amount"].tolist() == [-147.8, 147.8, -104.06, 104.06, -10.0, 10.0]
+    assert tx["amount"].tolist() == [-147.8, 147.8, -96.31, 96.31, -10.0, 10.0]
     assert tx["booked_at"].tolist() == [pd.Timestamp("2017-01-02")] * 2 + [pd.Timestamp("2017-01-06")] * 2 + [
         pd.Timestamp("2017-01-03")] * 2  # step N = 2017-01-01 + N days
     assert set(tx["channel"]) == {"transfer"}
@@ -115,8 +115,8 @@ def test_start_date_and_prefix_options(tmp_path: Path) -> None:
 
 
 ACCOUNTS = ["ACCOUNT_ID,PRIMARY_CUSTOMER_ID,init_balance,start,end,country,business,suspicious,isFraud,modelID",
-            "10,C_10,184.44,0,50,US,I,False,true,0", "11,C_11,175.80,3,50,US,B,False,false,0",
-            "12,C_12,142.06,,50,US,I,False,false,0", "13,C_13,1.0,1,50,GB,B,False,TRUE,0"]
+            "10,C_10,191.2,0,50,US,I,False,true,0", "11,C_11,163.35,3,50,US,B,False,false,0",
+            "12,C_12,150.72,,50,US,I,False,false,0", "13,C_13,1.0,1,50,GB,B,False,TRUE,0"]
 TX = ["TXN_ID,ACCOUNT_ID,COUNTER_PARTY_ACCOUNT_NUM,TXN_SOURCE_TYPE_CODE,tx_count,TXN_AMOUNT_ORIG,start,end",
       "2,10,11,WIRE,1,100.5,1,1", "4,11,12,CREDIT,1,20,2,2", "6,12,10,CHECK,1,30,3,3", "8,10,13,DEPOSIT,1,40,4,4",
       "9,13,10,PAYMENT,1,50,5,5", "14,13,13,TRANSFER,1,5,6,6", "15,10,11,CRYPTO,1,5,6,6",
@@ -124,10 +124,10 @@ TX = ["TXN_ID,ACCOUNT_ID,COUNTER_PARTY_ACCOUNT_NUM,TXN_SOURCE_TYPE_CODE,tx_count
 # AMLSim writes a cash row's origin under ACCOUNT_ID and its destination under BRANCH_ID: a CASH-OUT goes from the
 # branch (here 0) to the account, a CASH-IN from the account to the branch.
 CASH = ["TXN_ID,ACCOUNT_ID,BRANCH_ID,TXN_SOURCE_TYPE_CODE,tx_count,TXN_AMOUNT_ORIG,RUN_DATE,end",
-        "1,0,11,CASH-OUT,1,99.87,1,1", "3,12,0,CASH-IN,1,77.58,9,9", "5,0,10,WIRE,1,5,2,2"]
+        "1,0,11,CASH-OUT,1,64.25,1,1", "3,12,0,CASH-IN,1,38.4,9,9", "5,0,10,WIRE,1,5,2,2"]
 ALERTS = ["ALERT_KEY,ALERT_TEXT,ACCOUNT_ID,CUSTOMER_ID,EVENT_DATE,CHECK_NAME,Organization_Type,"
           "Escalated_To_Case_Investigation",
-          "0,1,10,10,20170218,cycle,INDIVIDUAL,YES", "1,1,13,13,20170103,cycle,INDIVIDUAL,NO",
+          "0,1,10,10,20170221,cycle,INDIVIDUAL,YES", "1,1,13,13,20170103,cycle,INDIVIDUAL,NO",
           "2,1,11,11,20170104,cycle,INDIVIDUAL,YES", "3,1,77,77,20170104,cycle,INDIVIDUAL,YES"]
 
 
@@ -158,8 +158,8 @@ def test_newer_layout_channels_cash_rows_and_alert_labels(tmp_path: Path) -> Non
     assert tx.loc[["AMLSIM-tx-14-out", "AMLSIM-tx-14-in"], "company_number"].tolist() == ["AMLSIM-13"] * 2
     assert tx.loc[["AMLSIM-tx-14-out", "AMLSIM-tx-14-in"], "amount"].tolist() == [-5.0, 5.0]
     # Cash: one row for the account, CASH-OUT negative (account in BRANCH_ID), CASH-IN positive (in ACCOUNT_ID).
-    assert tx.loc["AMLSIM-cash_tx-1-out", ["company_number", "amount"]].tolist() == ["AMLSIM-11", -99.87]
-    assert tx.loc["AMLSIM-cash_tx-3-in", ["company_number", "amount"]].tolist() == ["AMLSIM-12", 77.58]
+    assert tx.loc["AMLSIM-cash_tx-1-out", ["company_number", "amount"]].tolist() == ["AMLSIM-11", -64.25]
+    assert tx.loc["AMLSIM-cash_tx-3-in", ["company_number", "amount"]].tolist() == ["AMLSIM-12", 38.4]
     assert tx.loc[["AMLSIM-cash_tx-1-out", "AMLSIM-cash_tx-3-in"], "counterparty_id"].isna().all()
     assert tx.loc["AMLSIM-cash_tx-3-in", "booked_at"] == pd.Timestamp("2017-01-10")
 
@@ -171,7 +171,7 @@ def test_newer_layout_channels_cash_rows_and_alert_labels(tmp_path: Path) -> Non
     assert set(simulation["labelled_on"]) == {dt.date(2017, 1, 10)}
     alert = labels[labels["source"] == "simulation-alert"]
     assert alert[["company_number", "label", "labelled_on"]].values.tolist() == [["AMLSIM-10", 1,
-                                                                                  dt.date(2017, 2, 18)]]
+                                                                                  dt.date(2017, 2, 21)]]
 
     q = _quarantine(result)
     assert q == {

@@ -163,25 +163,25 @@ def test_accounts_map_dormancy_numbers_and_filing_dates(tmp_path: Path) -> None:
     source = _write(tmp_path / "accounts_daily.csv", [
         ACCOUNTS_HEADER,
         # dormant, filed with the daily bulk file of 12 June 2024
-        f"Prod223_4022,12000001,2024-03-31,html,2024-03-31,12000001,True,0,2023-04-01,2024-03-31,2,2,,{DAILY}",
+        f"Prod900_0001,12000001,2024-03-31,html,2024-03-31,12000001,True,0,2023-04-01,2024-03-31,2,2,,{DAILY}",
         # trading; lost its leading zero; bracketed negative cash
-        f"Prod223_4022,09000002,2023-12-31,html,2023-12-31,9000002,False,3,2023-01-01,2023-12-31,\"(1,200)\","
+        f"Prod900_0001,09000002,2023-12-31,html,2023-12-31,9000002,False,3,2023-01-01,2023-12-31,\"(1,200)\","
         f"5000,125000,{DAILY}",
         # an unparseable number
-        f"Prod223_4022,11111111,2023-12-31,html,2023-12-31,11111111,False,1,2023-01-01,2023-12-31,n/a,1,,{DAILY}",
+        f"Prod900_0001,11111111,2023-12-31,html,2023-12-31,11111111,False,1,2023-01-01,2023-12-31,n/a,1,,{DAILY}",
         # no period_end: the balance sheet date is the period end
-        f"Prod223_4022,22222222,2023-10-31,html,2023-10-31,22222222,,2,2022-11-01,,10,20,,{DAILY}",
+        f"Prod900_0001,22222222,2023-10-31,html,2023-10-31,22222222,,2,2022-11-01,,10,20,,{DAILY}",
         # no period_end and no balance sheet date
-        f"Prod223_4022,33333333,2023-10-31,html,,33333333,False,2,2022-11-01,,10,20,,{DAILY}",
+        f"Prod900_0001,33333333,2023-10-31,html,,33333333,False,2,2022-11-01,,10,20,,{DAILY}",
         # the comparative (previous-year) figures of a filing
-        f"Prod223_4022,44444444,2023-12-31,html,2023-12-31,44444444,False,2,2022-01-01,2022-12-31,10,20,,{DAILY}",
+        f"Prod900_0001,44444444,2023-12-31,html,2023-12-31,44444444,False,2,2022-01-01,2022-12-31,10,20,,{DAILY}",
         # a balance-sheet instant: no period start
-        f"Prod223_4022,55555555,2023-12-31,html,2023-12-31,55555555,False,2,2023-12-31,2023-12-31,10,20,,{DAILY}",
+        f"Prod900_0001,55555555,2023-12-31,html,2023-12-31,55555555,False,2,2023-12-31,2023-12-31,10,20,,{DAILY}",
         # a monthly bulk file gives only the month
         "Prod224_0078,66666666,2023-12-31,html,2023-12-31,66666666,False,2,2023-01-01,2023-12-31,10,20,,"
         "https://download.companieshouse.gov.uk/Accounts_Monthly_Data-June2024.zip",
         # negative employees: mapped, then quarantined by the contract
-        f"Prod223_4022,77777777,2023-12-31,html,2023-12-31,77777777,False,-2,2023-01-01,2023-12-31,10,20,,{DAILY}",
+        f"Prod900_0001,77777777,2023-12-31,html,2023-12-31,77777777,False,-2,2023-01-01,2023-12-31,10,20,,{DAILY}",
     ])
     result = import_sources("ch-accounts", [source], tmp_path / "out")
     accounts = _table(result, "accounts")
@@ -218,9 +218,9 @@ def test_accounts_take_a_filed_on_column_and_never_the_file_name_date(tmp_path: 
     header = ACCOUNTS_HEADER.replace(",zip_url", ",filed_on")
     source = _write(tmp_path / "accounts_2024.csv", [
         header,
-        "Prod223_4022,12000001,2024-03-31,html,2024-03-31,12000001,False,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
-        "Prod223_4022,12634533,2024-03-31,html,2024-03-31,12634533,False,1,2023-04-01,2024-03-31,1,1,,",
-        "Prod223_4022,12634534,2024-03-31,html,2024-03-31,12634534,maybe,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
+        "Prod900_0001,12000001,2024-03-31,html,2024-03-31,12000001,False,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
+        "Prod900_0001,12000002,2024-03-31,html,2024-03-31,12000002,False,1,2023-04-01,2024-03-31,1,1,,",
+        "Prod900_0001,12000003,2024-03-31,html,2024-03-31,12000003,maybe,1,2023-04-01,2024-03-31,1,1,,2024-11-02",
     ])
     result = import_sources("ch-accounts", [source], tmp_path / "out")
     accounts = _table(result, "accounts")

@@ -138,7 +138,7 @@ def test_buyer_from_parties_and_company_numbers_never_invented(tmp_path: Path) -
             {"id": "X9", "name": "County Council", "roles": ["buyer"],
              "identifier": {"scheme": "GB-GOR", "id": "E1"}},
             {"id": "S1", "name": "Odd Ltd", "roles": ["supplier"],
-             "identifier": {"scheme": "GB-COH", "id": "458577871"}},  # 9 digits: not a Companies House number
+             "identifier": {"scheme": "GB-COH", "id": "987654321"}},  # 9 digits: not a Companies House number
             {"id": "S2", "name": "Two Numbers Ltd", "roles": ["supplier"],
              "identifier": {"scheme": "GB-COH", "id": "1"}, "additionalIdentifiers": [{"scheme": "GB-COH", "id": "2"}]},
         ],
@@ -150,7 +150,7 @@ def test_buyer_from_parties_and_company_numbers_never_invented(tmp_path: Path) -
     assert contracts["buyer_id"].tolist() == ["GB-GOR-E1", "GB-GOR-E1"]
     assert contracts["buyer_name"].tolist() == ["County Council", "County Council"]
     assert contracts["supplier_company_number"].isna().all()
-    assert "release.json: 1 GB-COH identifiers that are not Companies House numbers left empty (e.g. '458577871')" \
+    assert "release.json: 1 GB-COH identifiers that are not Companies House numbers left empty (e.g. '987654321')" \
         in manifest["warnings"]
     assert any("conflicting GB-COH identifiers" in w and "00000001, 00000002" in w for w in manifest["warnings"])
     assert "release.json: 1 award values without a currency, read as GBP (e.g. ocds-buyer-1)" in manifest["warnings"]

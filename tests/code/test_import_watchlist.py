@@ -23,21 +23,21 @@ OPENSANCTIONS = (
 )
 WORLD_BANK = (
     "firm_name,additional_firm_info,address,country,ineligible_from,ineligible_to,grounds\n"
-    "MR. ANAR EXAMPLOV,*677,BAKU,Azerbaijan,2024-12-10,2027-08-09,Obstructive Practices\n"
-    "SAMPLE MOTORS LLC,*678,BAKU,Azerbaijan,2024-12-10,2999-12-31,Fraud\n"
-    "BAD DATE LTD,*679,X,Chad,not a date,,Fraud\n"
+    "MR. ANAR EXAMPLOV,*901,1 EXAMPLE ROAD,Azerbaijan,2023-03-14,2028-02-20,Obstructive Practices\n"
+    "SAMPLE MOTORS LLC,*902,1 EXAMPLE ROAD,Azerbaijan,2023-03-14,2999-12-31,Fraud\n"
+    "BAD DATE LTD,*903,X,Chad,not a date,,Fraud\n"
 )
 IDB = (
     "Title,Entity,Nationality,Country,From,To,Grounds,Source,IDB Sanction Type,IDB Sanction Source,Other Name\n"
-    '“Tamarisk” LLP,Firm,Kazakhstan,Kyrgyzstan,"May 16, 2024","Dec 15, 2026", Fraud,WBG cross debarment,,,Tamarisk\n'
+    '“Tamarisk” LLP,Firm,Armenia,Georgia,"Mar 21, 2022","Oct 04, 2027", Fraud,WBG cross debarment,,,Tamarisk\n'
     'Jane Roe,Individual,Peru,Peru,"Jan 02, 2023",Ongoing,Collusion,IDB,,,\n'
     'Nobody,,Peru,Peru,"Jan 02, 2023",,Collusion,IDB,,,\n'
 )
 EBRD = (
     "Firm Name,Address,Nationality,Ineligible From, Ineligible Until,Notice Effective At EBRD,"
     "Originating Institution,Prohibited Practice\n"
-    '" Gezhouba Cement Co., Ltd.",Dangyang,China,2024-07-01T12:00:59Z,2025-05-31T12:00:59Z,2024-07-01T12:00:59Z,EBRD,'
-    "Fraudulent Practice\n"
+    '" Example Cement Works Co., Ltd.",Sampleton,China,2022-09-12T08:30:15Z,2026-09-11T08:30:15Z,'
+    "2022-09-12T08:30:15Z,EBRD,Fraudulent Practice\n"
     "Mr. Firstname Surname,Karachi,Pakistan,2023-01-05,2026-01-05,2023-01-05,EBRD,Corrupt Practice\n"
 )
 
@@ -73,13 +73,13 @@ def test_bank_layouts(tmp_path: Path) -> None:
     assert rows.loc["MR. ANAR EXAMPLOV", "entity_kind"] == "person"  # the World Bank writes people with honorifics
     assert rows.loc["SAMPLE MOTORS LLC", "entity_kind"] == "company"
     assert pd.isna(rows.loc["SAMPLE MOTORS LLC", "delisted_on"])  # 2999-12-31 means permanent
-    assert rows.loc["MR. ANAR EXAMPLOV", "delisted_on"] == dt.date(2027, 8, 9)
-    assert rows.loc["“Tamarisk” LLP", "listed_on"] == dt.date(2024, 5, 16)
+    assert rows.loc["MR. ANAR EXAMPLOV", "delisted_on"] == dt.date(2028, 2, 20)
+    assert rows.loc["“Tamarisk” LLP", "listed_on"] == dt.date(2022, 3, 21)
     assert rows.loc["Tamarisk", "entity_kind"] == "company"  # IDB "Other Name" is an alias entry
     assert rows.loc["Jane Roe", "entity_kind"] == "person" and pd.isna(rows.loc["Jane Roe", "delisted_on"])
-    assert rows.loc["Gezhouba Cement Co., Ltd.", "country"] == "China"
-    assert rows.loc["Gezhouba Cement Co., Ltd.", "list_name"] == "ebrd-ineligible"
-    assert rows.loc["Gezhouba Cement Co., Ltd.", "entity_kind"] == "company"
+    assert rows.loc["Example Cement Works Co., Ltd.", "country"] == "China"
+    assert rows.loc["Example Cement Works Co., Ltd.", "list_name"] == "ebrd-ineligible"
+    assert rows.loc["Example Cement Works Co., Ltd.", "entity_kind"] == "company"
     assert rows.loc["Mr. Firstname Surname", "entity_kind"] == "person"
     assert rows["entry_id"].str.match(r"^(world-bank-debarment|idb-sanctions|ebrd-ineligible):[0-9a-f]{16}").all()
     m = result.manifest
@@ -102,11 +102,11 @@ def test_entry_ids_are_stable_and_copies_are_set_aside(tmp_path: Path) -> None:
 
 
 def test_encodings_and_unknown_layouts(tmp_path: Path) -> None:
-    latin = _write(tmp_path, "ebrd.csv", EBRD.replace("Dangyang", "Dangyang Café").replace("Gezhouba", "Gézhouba"),
-                   encoding="cp1252")
+    accented = EBRD.replace("Sampleton", "Sampleton Café").replace("Example Cement", "Exämple Cement")
+    latin = _write(tmp_path, "ebrd.csv", accented, encoding="cp1252")
     odd = _write(tmp_path, "odd.csv", "who,when\nA,2020-01-01\n")
     result = import_sources("watchlist", [latin, odd], tmp_path / "out")
-    assert pd.read_parquet(result.tables["watchlist"])["name"].tolist() == ["Gézhouba Cement Co., Ltd.",
+    assert pd.read_parquet(result.tables["watchlist"])["name"].tolist() == ["Exämple Cement Works Co., Ltd.",
                                                                             "Mr. Firstname Surname"]
     assert result.manifest["warnings"] == ["ebrd.csv is not UTF-8; it was read as cp1252"]
     assert result.manifest["sources"]["odd.csv"] == {"records_in": 1, "records_quarantined": 1}
