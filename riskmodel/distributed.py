@@ -528,6 +528,7 @@ class ClusterFeatures:
         self.staged = staged
         self.chunk_size = chunk_size
         self.show_progress = show_progress
+        self._rows: list[str] = []  # row files of the frames built, removed by release()
 
     def index(self, as_of: dt.date) -> pd.Index:
         """Return every business that existed at ``as_of``, in the order :func:`features.build` gives."""
@@ -563,7 +564,7 @@ class ClusterFeatures:
         from distributed import wait
 
         wait(parts)
-        self._rows = [*getattr(self, "_rows", []), job.rows]
+        self._rows.append(job.rows)
         return ClusterFrame(index=index, parts=list(parts), columns=list(names), chunk_size=self.chunk_size)
 
     def release(self) -> None:
@@ -571,7 +572,7 @@ class ClusterFeatures:
         import shutil
 
         _release_all(self.client)
-        for rows in getattr(self, "_rows", []):
+        for rows in self._rows:
             shutil.rmtree(rows, ignore_errors=True)
         self._rows = []
 
@@ -581,8 +582,8 @@ class ClusterFrame:
     """A feature frame that stays on the cluster: one future per chunk of ``chunk_size`` businesses, in order.
 
     Partition ``i`` holds the features of ``index[i * chunk_size:(i + 1) * chunk_size]`` in that order, so the
-    client can hold per-business arrays aligned with ``index`` and send each partition its slice
-    (:meth:`pieces`), and the rows of the frame need never come to the client.
+    client can hold per-business arrays aligned with ``index`` and send each partition its slice, and the rows of
+    the frame need never come to the client.
 
     Attributes
     ----------
@@ -600,10 +601,3 @@ class ClusterFrame:
     parts: list[Any]
     columns: list[str]
     chunk_size: int
-
-    def pieces(self, values: np.ndarray) -> list[np.ndarray]:
-        """Cut ``values`` (one per business of ``index``) into the partitions' slices."""
-        if len(values) != len(self.index):
-            raise ValueError(f"need one value per business ({len(self.index)}), got {len(values)}")
-        size = self.chunk_size
-        return [values[i * size:(i + 1) * size] for i in range(len(self.parts))]

@@ -101,35 +101,21 @@ class ClusterRows:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.frames: list[ClusterFrame] = []
-        self._source: list[np.ndarray] = []
-        self._part: list[np.ndarray] = []
-        self._position: list[np.ndarray] = []
+        #: Per row: which frame (in the order added) it comes from, its partition there and its position in it.
+        self.source = np.zeros(0, dtype=np.int32)
+        self.part = np.zeros(0, dtype=np.int64)
+        self.position = np.zeros(0, dtype=np.int64)
 
     def add(self, frame: ClusterFrame, mask: np.ndarray) -> None:
         """Append the rows of ``frame`` where ``mask`` (one value per business of ``frame.index``), in order."""
         rows = np.flatnonzero(mask)
-        self._source.append(np.full(len(rows), len(self.frames), dtype=np.int32))
-        self._part.append((rows // frame.chunk_size).astype(np.int64))
-        self._position.append((rows % frame.chunk_size).astype(np.int64))
+        self.source = np.concatenate([self.source, np.full(len(rows), len(self.frames), dtype=np.int32)])
+        self.part = np.concatenate([self.part, rows // frame.chunk_size])
+        self.position = np.concatenate([self.position, rows % frame.chunk_size])
         self.frames.append(frame)
 
     def __len__(self) -> int:
-        return sum(len(s) for s in self._source)
-
-    @property
-    def source(self) -> np.ndarray:
-        """Which frame (in the order added) each row comes from."""
-        return np.concatenate(self._source) if self._source else np.zeros(0, dtype=np.int32)
-
-    @property
-    def part(self) -> np.ndarray:
-        """Which partition of its frame each row is in."""
-        return np.concatenate(self._part) if self._part else np.zeros(0, dtype=np.int64)
-
-    @property
-    def position(self) -> np.ndarray:
-        """Each row's position in its partition."""
-        return np.concatenate(self._position) if self._position else np.zeros(0, dtype=np.int64)
+        return len(self.source)
 
     def runs(self, rows: np.ndarray) -> list[tuple[Any, np.ndarray, np.ndarray]]:
         """Cut ``rows`` (row numbers) into runs in one partition: ``(partition future, positions, slice of rows)``."""

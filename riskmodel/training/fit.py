@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -196,12 +195,8 @@ def fit_model(dataset: Dataset, config: ExperimentConfig, *, data_sha256: str = 
     def first_stage() -> Any:
         return _Stage(make_pipeline(first_stage_params(params), sector), categorical)
 
-    def build(when: dt.date, wanted: list[str]) -> pd.DataFrame:
-        return features.build(dataset, when, wanted)
-
     start = time.perf_counter()
-    train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of,
-                                                         build)
+    train_X, train_status, train_groups = _training_rows(dataset, config, X, status, components, split, as_of)
     timings["history_features_seconds"] = time.perf_counter() - start
     start = time.perf_counter()
     tset = pu_training_set(train_X, train_status, train_groups, config.pu, first_stage, config.seed)
@@ -399,8 +394,7 @@ def _group_sample(groups: np.ndarray, share: float, seed: int) -> np.ndarray:
 
 
 def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, status: pd.Series,
-                   components: pd.Series, split: Split, as_of: dt.date,
-                   build: Callable[[dt.date, list[str]], pd.DataFrame]) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+                   components: pd.Series, split: Split, as_of: dt.date) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """Training rows: the training date's, plus earlier snapshots labelled by what was detected after each.
 
     Snapshot rows keep only training-side businesses that were unlabelled at the snapshot; their status is
@@ -410,7 +404,7 @@ def _training_rows(dataset: Dataset, config: ExperimentConfig, X: pd.DataFrame, 
     frames, statuses, groups = [X[split.train]], [status[split.train]], [components[split.train]]
     train_ids = X.index[split.train]
     for t_k, end in snapshot_dates(config, as_of):
-        X_k = build(t_k, list(X.columns))
+        X_k = features.build(dataset, t_k, list(X.columns))
         X_k = X_k[X_k.index.isin(train_ids)]
         if X_k.empty:
             break

@@ -233,8 +233,9 @@ def test_rows_on_the_cluster_fit_like_rows_sent_from_the_client(
 
     X, y, X_test, y_test = data
     frame = _held(client, X, 1500)
-    pieces = [RowPiece(part, np.arange(len(chunk)), y[i * 1500:(i + 1) * 1500], np.ones(len(chunk)))
-              for i, (part, chunk) in enumerate(zip(frame.parts, frame.pieces(np.arange(len(X))), strict=True))]
+    bounds = [(a, min(a + 1500, len(X))) for a in range(0, len(X), 1500)]
+    pieces = [RowPiece(part, np.arange(b - a), y[a:b], np.ones(b - a))
+              for part, (a, b) in zip(frame.parts, bounds, strict=True)]
     unfitted = _pipeline()
     unfitted[:-1].fit(X)  # sector statistics fitted by the caller; the rows are transformed on the workers
     pipe = fit_rows_dask(client, unfitted, pieces, categorical=CATEGORICAL)
